@@ -1,0 +1,155 @@
+"""`toolkit run | train | evaluate | predict | export`."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import click
+
+from toolkit.cli.common import (
+    device_option,
+    handle_errors,
+    select_device,
+    set_option,
+    setup_logging,
+)
+
+
+def _prepare(recipe_path: str, overrides: tuple[str, ...], epochs: int | None, output: str | None):
+    from toolkit.recipes import load_recipe
+    from toolkit.runner import default_run_dir
+
+    if epochs is not None:
+        overrides = (*overrides, f"train.epochs={epochs}")
+    recipe = load_recipe(recipe_path, overrides)
+    run_dir = Path(output) if output else default_run_dir(recipe_path)
+    setup_logging(run_dir)
+    return recipe, run_dir
+
+
+def _print_metrics(results: dict) -> None:
+    for split, metrics in results.items():
+        shown = {k: round(v, 4) for k, v in metrics.items() if isinstance(v, float)}
+        click.echo(f"{split}: " + ", ".join(f"{k} {v}" for k, v in shown.items()))
+
+
+recipe_argument = click.argument("recipe", type=str)
+output_option = click.option(
+    "--output",
+    "-o",
+    type=click.Path(file_okay=False),
+    help="Run directory (default: runs/<recipe>-<time>).",
+)
+epochs_option = click.option(
+    "--epochs", type=click.IntRange(min=1), help="Shortcut for --set train.epochs=N."
+)
+
+
+@click.command()
+@recipe_argument
+@output_option
+@set_option
+@device_option
+@epochs_option
+@handle_errors
+def run(
+    recipe: str, output: str | None, overrides: tuple[str, ...], device: str, epochs: int | None
+) -> None:
+    """Train RECIPE, evaluate on its test split and export a SavedModel."""
+    select_device(device)
+    from toolkit import runner
+
+    resolved, run_dir = _prepare(recipe, overrides, epochs, output)
+    trained = runner.train(resolved, run_dir, device)
+    results = runner.evaluate(trained)
+    _print_metrics(results)
+    if resolved["export"]["enabled"]:
+        runner.export(trained, force=True)
+    click.echo(f"run directory: {run_dir}")
+
+
+@click.command()
+@recipe_argument
+@output_option
+@set_option
+@device_option
+@epochs_option
+@handle_errors
+def train(
+    recipe: str, output: str | None, overrides: tuple[str, ...], device: str, epochs: int | None
+) -> None:
+    """Train RECIPE (no test evaluation or export)."""
+    select_device(device)
+    from toolkit import runner
+
+    resolved, run_dir = _prepare(recipe, overrides, epochs, output)
+    trained = runner.train(resolved, run_dir, device)
+    _print_metrics(runner.evaluate(trained, splits=("valid",)))
+    click.echo(f"run directory: {run_dir}")
+
+
+@click.command()
+@click.argument("run_dir", type=click.Path(exists=True, file_okay=False))
+@click.option(
+    "--data",
+    "manifest",
+    type=click.Path(exists=True),
+    help="Evaluate on this manifest or class folder instead of the recipe's splits.",
+)
+@device_option
+@handle_errors
+def evaluate(run_dir: str, manifest: str | None, device: str) -> None:
+    """Evaluate a trained RUN_DIR (writes metrics.json and plots)."""
+    select_device(device)
+    from toolkit import runner
+
+    setup_logging()
+    _print_metrics(runner.evaluate(runner.open_run(run_dir), manifest))
+
+
+@click.command()
+@click.argument("run_dir", type=click.Path(exists=True, file_okay=False))
+@click.option(
+    "--output", "-o", type=click.Path(file_okay=False), help="Default: RUN_DIR/export/saved_model."
+)
+@click.option("--force", is_flag=True, help="Replace an existing export.")
+@handle_errors
+def export(run_dir: str, output: str | None, force: bool) -> None:
+    """Export a trained RUN_DIR as a SavedModel that takes raw input."""
+    select_device("cpu")
+    from toolkit import runner
+
+    setup_logging()
+    click.echo(str(runner.export(runner.open_run(run_dir), output, force)))
+
+
+@click.command()
+@click.argument("model", type=click.Path(exists=True, file_okay=False))
+@click.argument("paths", nargs=-1, required=True, type=click.Path(exists=True))
+@click.option(
+    "--output", "-o", type=click.Path(dir_okay=False), help="Write predictions to this CSV."
+)
+@click.option("--top-k", type=click.IntRange(min=1), default=3, show_default=True)
+@device_option
+@handle_errors
+def predict(
+    model: str, paths: tuple[str, ...], output: str | None, top_k: int, device: str
+) -> None:
+    """Predict with a run directory or an exported SavedModel on audio files or folders."""
+    select_device(device)
+    from toolkit.predict import predict_paths
+
+    setup_logging()
+    table = predict_paths(model, list(paths), top_k)
+    if output:
+        from toolkit.evaluation import write_csv_atomically
+
+        write_csv_atomically(table, Path(output))
+        click.echo(f"wrote {len(table)} predictions to {output}")
+    else:
+        click.echo(table.to_string(index=False, float_format=lambda value: f"{value:.4f}"))
+
+
+def print_json(content: dict) -> None:
+    click.echo(json.dumps(content, indent=2))

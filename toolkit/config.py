@@ -1,0 +1,82 @@
+"""The fixed recipe blocks (`data`, `augment`, `train`, `export`) as typed dataclasses.
+
+The component blocks (`task`, `features`, `model`) are checked against the constructor of
+the class their `type` names instead; see `toolkit.recipes`.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Literal
+
+# Fields whose values are filesystem paths: resolved against the recipe file's folder
+# when written in the recipe, against the working directory when given with --set.
+PATH = {"path": True}
+
+
+@dataclass
+class DataConfig:
+    # A named dataset (see `toolkit data list`) read from `root`, or manifests/folders.
+    dataset: str | None = None
+    root: str | None = field(default=None, metadata=PATH)
+    options: dict = field(default_factory=dict)
+    train: str | None = field(default=None, metadata=PATH)
+    valid: str | None = field(default=None, metadata=PATH)
+    test: str | None = field(default=None, metadata=PATH)
+    # Without `valid`, this fraction of train (stratified, seeded) becomes the validation split.
+    valid_fraction: float = 0.1
+    # Canonical column name -> the manifest's column name, e.g. {audio: path, label: class}.
+    columns: dict[str, str] = field(default_factory=dict)
+    # "raise": the first bad row stops the run; "skip": bad rows are dropped and listed.
+    on_error: Literal["raise", "skip"] = "raise"
+    # Warn when a class has fewer training examples than this.
+    min_examples_per_class: int = 5
+    # Keep decoded inputs in memory after the first epoch (small and medium datasets).
+    cache: bool = True
+    # Synthetic speech: espeak-ng renderings of each label word mixed into training
+    # (0 turns it off; labels that are not words get none).
+    synthetic_clips_per_label: int = 0
+    seed: int = 1234
+
+
+@dataclass
+class AudioAugmentConfig:
+    time_shift_ms: float = 0.0
+    speed_range: list[float] = field(default_factory=lambda: [1.0, 1.0])
+    gain_db_range: list[float] = field(default_factory=lambda: [0.0, 0.0])
+    noise_probability: float = 0.0
+    noise_snr_db_range: list[float] = field(default_factory=lambda: [5.0, 20.0])
+    # A folder of background-noise recordings; null generates white/pink/brown noise.
+    noise_folder: str | None = field(default=None, metadata=PATH)
+    # SpecAugment on the features, inside the model, during training only.
+    time_masks: int = 0
+    time_mask_max: int = 10
+    frequency_masks: int = 0
+    frequency_mask_max: int = 5
+
+
+@dataclass
+class TrainConfig:
+    epochs: int = 30
+    batch_size: int = 64
+    optimizer: Literal["adam", "adamw", "sgd"] = "adam"
+    learning_rate: float = 1e-3
+    weight_decay: float = 0.0
+    schedule: Literal["constant", "cosine", "plateau"] = "cosine"
+    warmup_epochs: float = 0.0
+    clip_norm: float | None = None
+    early_stopping_patience: int | None = 10
+    # Checkpoint selection and early stopping watch this validation metric.
+    monitor: str = "val_accuracy"
+    mixed_precision: bool = False
+    seed: int = 1234
+    verbose: int = 1
+
+
+@dataclass
+class ExportConfig:
+    enabled: bool = True
+    top_k: int = 3
+
+
+FIXED_BLOCKS = {"data": DataConfig, "train": TrainConfig, "export": ExportConfig}

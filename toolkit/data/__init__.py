@@ -1,0 +1,1 @@
+"""Reading data: manifests, class folders, dataset preparers and tf.data pipelines."""

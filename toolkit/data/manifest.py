@@ -1,0 +1,158 @@
+"""Read data splits: manifests (CSV, TSV, JSONL via pandas), class folders or named datasets.
+
+Every split comes back as a DataFrame with the task's canonical columns (e.g. `audio`,
+`label`), relative paths resolved against the manifest's folder, and a `source` column
+("train.csv row 12") that error messages quote.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+
+from toolkit import registry
+from toolkit.errors import DataError
+
+TABLE_READERS = {
+    ".csv": lambda path: pd.read_csv(path, dtype=str, keep_default_na=False),
+    ".tsv": lambda path: pd.read_csv(path, sep="\t", dtype=str, keep_default_na=False),
+    ".jsonl": lambda path: pd.read_json(path, lines=True, dtype=False),
+    ".json": lambda path: pd.read_json(path, dtype=False),
+}
+
+
+def read_table(path: str | Path) -> pd.DataFrame:
+    """A manifest file as a DataFrame of strings; DataError naming the file otherwise."""
+    path = Path(path)
+    if not path.exists():
+        raise DataError(f"{path}: manifest not found")
+    reader = TABLE_READERS.get(path.suffix.lower())
+    if reader is None:
+        raise DataError(f"{path}: unsupported manifest type (use .csv, .tsv or .jsonl)")
+    try:
+        table = reader(path)
+    except (ValueError, UnicodeDecodeError, pd.errors.ParserError, json.JSONDecodeError) as error:
+        reason = str(error).splitlines()[0] if str(error) else type(error).__name__
+        raise DataError(f"{path}: cannot parse manifest ({reason})") from None
+    if table.empty:
+        raise DataError(f"{path}: manifest has no rows")
+    return table
+
+
+def read_manifest(
+    path: str | Path,
+    columns: dict[str, str],
+    required: tuple[str, ...],
+    path_columns: tuple[str, ...] = (),
+) -> pd.DataFrame:
+    """Read a manifest and rename its columns to the canonical names in `required`."""
+    path = Path(path)
+    table = read_table(path)
+    renamed = {}
+    for canonical in required:
+        column = columns.get(canonical, canonical)
+        if column not in table.columns:
+            hint = (
+                "" if canonical in columns else f"; map it with --set data.columns.{canonical}=NAME"
+            )
+            raise DataError(
+                f"{path}: no column {column!r} for {canonical} (columns: {', '.join(map(str, table.columns))}){hint}"
+            )
+        renamed[column] = canonical
+    frame = table.rename(columns=renamed)
+    extra = [name for name in ("speaker",) if name in frame.columns and name not in required]
+    frame = frame[list(required) + extra].copy()
+    for canonical in required:
+        if canonical not in path_columns:
+            frame[canonical] = frame[canonical].map(
+                lambda value: "" if value is None else str(value)
+            )
+    for canonical in path_columns:
+        frame[canonical] = [resolve_relative(value, path.parent) for value in frame[canonical]]
+    frame["source"] = [f"{path.name} row {index + 1}" for index in range(len(frame))]
+    return frame.reset_index(drop=True)
+
+
+def resolve_relative(value: Any, base: Path) -> str:
+    text = "" if value is None else str(value).strip()
+    if not text:
+        return ""
+    candidate = Path(text).expanduser()
+    return str(candidate if candidate.is_absolute() else (base / candidate).resolve())
+
+
+def read_source(
+    source: str,
+    columns: dict[str, str],
+    required: tuple[str, ...],
+    path_columns: tuple[str, ...],
+    folder_reader: Any | None,
+) -> pd.DataFrame:
+    """A manifest file, or (when the task can read one) a folder with one sub-folder per class."""
+    path = Path(source)
+    if path.is_dir():
+        if folder_reader is None:
+            raise DataError(
+                f"{path}: is a folder; this task reads manifest files (.csv, .tsv, .jsonl)"
+            )
+        frame = folder_reader(path)
+        frame["source"] = [str(Path(audio).relative_to(path)) for audio in frame["audio"]]
+        return frame.reset_index(drop=True)
+    return read_manifest(path, columns, required, path_columns)
+
+
+def split_validation(train: pd.DataFrame, fraction: float, seed: int, stratify: str | None):
+    """A seeded (stratified where possible) validation split carved out of train."""
+    from sklearn.model_selection import train_test_split
+
+    if not 0.0 < fraction < 1.0:
+        raise DataError(f"data.valid_fraction: expected a number between 0 and 1, got {fraction}")
+    labels = None
+    if stratify is not None:
+        counts = train[stratify].value_counts()
+        if counts.min() >= 2 and len(counts) <= fraction * len(train):
+            labels = train[stratify]
+    kept, held = train_test_split(train, test_size=fraction, random_state=seed, stratify=labels)
+    return kept.reset_index(drop=True), held.reset_index(drop=True)
+
+
+def load_splits(
+    data: dict[str, Any],
+    required: tuple[str, ...],
+    path_columns: tuple[str, ...] = (),
+    folder_reader: Any | None = None,
+    stratify: str | None = None,
+) -> dict[str, pd.DataFrame]:
+    """Train, valid and test DataFrames from the recipe's `data` block."""
+    splits: dict[str, pd.DataFrame] = {}
+    if data["dataset"]:
+        if not data["root"]:
+            raise DataError(
+                f"data.root: the {data['dataset']} dataset needs its folder (--set data.root=PATH)"
+            )
+        prepare = registry.get("dataset", data["dataset"])
+        splits = dict(prepare(data["root"], **data["options"]))
+        for name, frame in splits.items():
+            frame = frame.reset_index(drop=True)
+            if "source" not in frame.columns:
+                frame["source"] = [
+                    f"{data['dataset']} {name} #{index + 1}" for index in range(len(frame))
+                ]
+            splits[name] = frame
+    for name in ("train", "valid", "test"):
+        if data[name]:
+            splits[name] = read_source(
+                data[name], data["columns"], required, path_columns, folder_reader
+            )
+    if "train" not in splits:
+        raise DataError(
+            "data.train: no training data (give data.train, or data.dataset with data.root)"
+        )
+    if "valid" not in splits:
+        splits["train"], splits["valid"] = split_validation(
+            splits["train"], data["valid_fraction"], data["seed"], stratify
+        )
+    return splits

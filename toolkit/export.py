@@ -1,0 +1,41 @@
+"""Write a SavedModel atomically: build in a temporary folder beside the target, then rename."""
+
+from __future__ import annotations
+
+import shutil
+import tempfile
+from pathlib import Path
+from typing import Any
+
+from toolkit.errors import ToolkitError
+
+
+def write_saved_model(
+    model, endpoints: dict[str, tuple[Any, list]], output: Path, force: bool
+) -> Path:
+    """Export `endpoints` ({name: (function, input_signature)}) of `model` to `output`."""
+    import keras
+
+    output = Path(output)
+    if output.exists() and not force:
+        raise ToolkitError(f"{output}: an export already exists (use --force to replace it)")
+    output.parent.mkdir(parents=True, exist_ok=True)
+    staging = Path(tempfile.mkdtemp(dir=output.parent, prefix=f".{output.name}.tmp"))
+    try:
+        archive = keras.export.ExportArchive()
+        archive.track(model)
+        for name, (function, signature) in endpoints.items():
+            archive.add_endpoint(name=name, fn=function, input_signature=signature)
+        archive.write_out(str(staging / "saved_model"), verbose=False)
+        if output.exists():
+            # Move the old export aside first so a failure never leaves neither in place.
+            previous = output.with_name(f".{output.name}.old")
+            shutil.rmtree(previous, ignore_errors=True)
+            output.rename(previous)
+            (staging / "saved_model").rename(output)
+            shutil.rmtree(previous, ignore_errors=True)
+        else:
+            (staging / "saved_model").rename(output)
+    finally:
+        shutil.rmtree(staging, ignore_errors=True)
+    return output

@@ -1,0 +1,205 @@
+"""Load a YAML recipe, apply `--set` overrides, validate every key, resolve paths.
+
+A recipe has the blocks `task`, `data`, `features`, `augment`, `model`, `train`, `export`.
+`task`, `features` and `model` name a registered class with `type`; their other keys are
+that class's constructor arguments. The resolved recipe has every default filled in and
+absolute paths, so it can be saved in the run directory and run again as it is.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from toolkit import registry, schema
+from toolkit.config import FIXED_BLOCKS
+from toolkit.errors import RecipeError
+
+BLOCKS = ("task", "data", "features", "augment", "model", "train", "export")
+COMPONENT_BLOCKS = {"task": "task", "features": "features", "model": "model"}
+# Constructor arguments the toolkit derives and passes itself (never written in a recipe).
+DERIVED = {"task": set(), "features": {"sample_rate"}, "model": {"num_features"}}
+RECIPES_ROOT = Path(__file__).resolve().parent.parent / "recipes"
+
+
+@dataclass
+class Recipe:
+    """A validated recipe: `blocks` maps block name to a complete dict of settings."""
+
+    blocks: dict[str, dict[str, Any]]
+    source: str
+
+    def __getitem__(self, block: str) -> dict[str, Any]:
+        return self.blocks[block]
+
+    def to_yaml(self) -> str:
+        return yaml.safe_dump(self.blocks, sort_keys=False, default_flow_style=None)
+
+    def save(self, path: str | Path) -> None:
+        header = f"# Resolved from {self.source}; run again with `toolkit run {Path(path).name}`.\n"
+        Path(path).write_text(header + self.to_yaml())
+
+
+def parse_override(text: str) -> tuple[list[str], Any]:
+    """`model.filters=64` -> (["model", "filters"], 64); the value is read as YAML."""
+    if "=" not in text:
+        raise RecipeError(f"--set {text!r}: expected key.sub=value")
+    key, raw_value = text.split("=", 1)
+    parts = key.strip().split(".")
+    if len(parts) < 2 or not all(parts):
+        raise RecipeError(
+            f"--set {text!r}: the key must name a block and a setting, e.g. train.epochs=5"
+        )
+    try:
+        value = yaml.safe_load(raw_value) if raw_value.strip() else None
+    except yaml.YAMLError as error:
+        raise RecipeError(f"--set {text!r}: value is not valid YAML ({error})") from None
+    return parts, value
+
+
+def apply_override(raw: dict[str, Any], parts: list[str], value: Any) -> None:
+    block = parts[0]
+    if block not in BLOCKS:
+        raise RecipeError(
+            f"--set {'.'.join(parts)}: unknown block {block!r} (blocks: {', '.join(BLOCKS)})"
+        )
+    node = raw.setdefault(block, {}) or {}
+    raw[block] = node
+    # Switching a component's type drops the old type's settings rather than failing on them.
+    if (
+        len(parts) == 2
+        and parts[1] == "type"
+        and block in COMPONENT_BLOCKS
+        and node.get("type") != value
+    ):
+        node.clear()
+    for part in parts[1:-1]:
+        child = node.get(part)
+        if not isinstance(child, dict):
+            child = {}
+            node[part] = child
+        node = child
+    node[parts[-1]] = value
+
+
+def read_yaml(path: Path) -> dict[str, Any]:
+    if not path.is_file():
+        raise RecipeError(f"{path}: recipe file not found")
+    try:
+        raw = yaml.safe_load(path.read_text())
+    except yaml.YAMLError as error:
+        raise RecipeError(f"{path}: not valid YAML ({str(error).splitlines()[0]})") from None
+    if raw is None:
+        raw = {}
+    if not isinstance(raw, dict):
+        raise RecipeError(f"{path}: a recipe is a mapping of blocks ({', '.join(BLOCKS)})")
+    return raw
+
+
+def path_keys(task_class: type) -> dict[str, set[str]]:
+    """Block -> the keys whose values are paths."""
+    config_classes = dict(FIXED_BLOCKS, augment=task_class.augment_config)
+    return {
+        block: {field.name for field in dataclasses.fields(config) if field.metadata.get("path")}
+        for block, config in config_classes.items()
+    }
+
+
+def resolve_paths(raw: dict[str, Any], keys: dict[str, set[str]], base: Path) -> None:
+    for block, names in keys.items():
+        values = raw.get(block) or {}
+        for name in names:
+            value = values.get(name)
+            if isinstance(value, str) and value and not os.path.isabs(os.path.expanduser(value)):
+                values[name] = str((base / os.path.expanduser(value)).resolve())
+            elif isinstance(value, str) and value:
+                values[name] = str(Path(os.path.expanduser(value)).resolve())
+
+
+def validate(raw: dict[str, Any]) -> dict[str, dict[str, Any]]:
+    """Check every block and fill in defaults; raises RecipeError naming the key."""
+    for block in raw:
+        if block not in BLOCKS:
+            raise RecipeError(f"{block}: unknown block (blocks: {', '.join(BLOCKS)})")
+    blocks: dict[str, dict[str, Any]] = {}
+    for block, kind in COMPONENT_BLOCKS.items():
+        values = dict(raw.get(block) or {})
+        if "type" not in values:
+            raise RecipeError(f"{block}.type: required (one of: {', '.join(registry.names(kind))})")
+        name = values.pop("type")
+        if name not in registry.REGISTRY[kind]:
+            raise RecipeError(
+                f"{block}.type: unknown {kind} {name!r} (known: {', '.join(registry.names(kind))})"
+            )
+        annotations, defaults = schema.signature_parameters(
+            registry.get(kind, name), DERIVED[block]
+        )
+        blocks[block] = {"type": name, **schema.check_block(block, values, annotations, defaults)}
+    task_class = registry.get("task", blocks["task"]["type"])
+    config_classes = dict(FIXED_BLOCKS, augment=task_class.augment_config)
+    for block, config_class in config_classes.items():
+        blocks[block] = schema.check_block(
+            block,
+            raw.get(block) or {},
+            schema.dataclass_types(config_class),
+            schema.dataclass_defaults(config_class),
+        )
+    return {block: blocks[block] for block in BLOCKS}
+
+
+def load_recipe(path: str | Path, overrides: list[str] | tuple[str, ...] = ()) -> Recipe:
+    """Read, override, validate and resolve a recipe file (or a name under recipes/)."""
+    path = find_recipe(path)
+    try:
+        raw = read_yaml(path)
+        task_block = raw.get("task") or {}
+        parsed = [parse_override(text) for text in overrides]
+        for parts, value in parsed:
+            if parts[:2] == ["task", "type"]:
+                task_block = {"type": value}
+        task_name = (task_block or {}).get("type")
+        if task_name not in registry.REGISTRY["task"]:
+            raise RecipeError(
+                f"task.type: unknown task {task_name!r} (known: {', '.join(registry.names('task'))})"
+            )
+        keys = path_keys(registry.get("task", task_name))
+        resolve_paths(raw, keys, path.parent)
+        for parts, value in parsed:
+            # Paths given on the command line are relative to the working directory.
+            if (
+                len(parts) == 2
+                and parts[1] in keys.get(parts[0], set())
+                and isinstance(value, str)
+                and value
+            ):
+                value = str(Path(os.path.expanduser(value)).resolve())
+            apply_override(raw, parts, value)
+        blocks = validate(raw)
+    except RecipeError as error:
+        raise RecipeError(f"{path}: {error}") from None
+    return Recipe(blocks=blocks, source=str(path))
+
+
+def find_recipe(name: str | Path) -> Path:
+    """A path to a recipe file, or a name like `keyword_spotting/tts_digits` under recipes/."""
+    path = Path(name).expanduser()
+    if path.is_file():
+        return path.resolve()
+    for candidate in (RECIPES_ROOT / f"{name}.yaml", RECIPES_ROOT / str(name)):
+        if candidate.is_file():
+            return candidate
+    return path
+
+
+def list_recipes() -> list[str]:
+    """Names of the recipes shipped under recipes/ (task/name)."""
+    if not RECIPES_ROOT.is_dir():
+        return []
+    return sorted(
+        str(p.relative_to(RECIPES_ROOT).with_suffix("")) for p in RECIPES_ROOT.glob("*/*.yaml")
+    )

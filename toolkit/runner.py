@@ -1,0 +1,277 @@
+"""The one path every task goes through: recipe -> data -> model -> fit -> evaluate -> export.
+
+The command line is a thin layer over these functions; tests call them directly.
+"""
+
+from __future__ import annotations
+
+import datetime
+import json
+import logging
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+
+from toolkit import registry
+from toolkit.errors import ToolkitError
+from toolkit.recipes import Recipe, load_recipe
+
+log = logging.getLogger("toolkit")
+RESOLVED_RECIPE = "recipe.resolved.yaml"
+
+
+@dataclass
+class Run:
+    """A run directory with its recipe, task and (once trained or loaded) model."""
+
+    directory: Path
+    recipe: Recipe
+    task: Any
+    model: Any = None
+    splits: dict[str, pd.DataFrame] | None = None
+
+
+def default_run_dir(recipe_path: str) -> Path:
+    stamp = datetime.datetime.now().strftime("%Y%m%d-%H%M%S")
+    return Path("runs") / f"{Path(recipe_path).stem}-{stamp}"
+
+
+def build_task(recipe: Recipe):
+    block = dict(recipe["task"])
+    try:
+        return registry.build("task", block)
+    except ValueError as error:
+        raise ToolkitError(f"{recipe.source}: task: {error}") from None
+
+
+def build_model(recipe: Recipe, task):
+    """Feature extractor (sizes from the task) -> backbone (sizes from the features) -> head."""
+    try:
+        features = registry.build("features", recipe["features"], sample_rate=task.sample_rate)
+        backbone = registry.build("model", recipe["model"], num_features=features.num_features)
+        return task.build_model(features, backbone, recipe["augment"])
+    except ValueError as error:
+        raise ToolkitError(f"{recipe.source}: {error}") from None
+
+
+def load_data(recipe: Recipe, task, run_dir: Path) -> dict[str, pd.DataFrame]:
+    from toolkit.data.audio_check import write_skipped
+    from toolkit.data.manifest import load_splits
+
+    data = recipe["data"]
+    splits = load_splits(
+        data,
+        task.required_columns,
+        task.path_columns,
+        getattr(task, "folder_reader", None),
+        stratify="label",
+    )
+    if "test" not in splits:
+        log.warning("no test split (data.test): metrics are reported on the validation split only")
+    skipped: list[dict] = []
+    splits = task.check_splits(splits, data["on_error"], skipped)
+    listed = write_skipped(skipped, run_dir)
+    if listed:
+        log.warning("skipped %d bad rows (listed in %s)", len(skipped), listed)
+    return splits
+
+
+def train(recipe: Recipe, run_dir: Path, device: str = "auto") -> Run:
+    """Train a recipe into `run_dir` and keep the best checkpoint as model.keras."""
+    import keras
+
+    from toolkit import training
+
+    run_dir.mkdir(parents=True, exist_ok=True)
+    recipe.save(run_dir / RESOLVED_RECIPE)
+    task = build_task(recipe)
+    splits = load_data(recipe, task, run_dir)
+    task = add_synthetic_speech(recipe, task, splits, run_dir)
+    # The label list is now fixed: the saved recipe carries it so evaluate/predict/re-runs agree.
+    recipe.blocks["task"] = {"type": recipe["task"]["type"], **task.get_config()}
+    recipe.save(run_dir / RESOLVED_RECIPE)
+    summary = task.summary(splits, recipe["data"]["min_examples_per_class"])
+    (run_dir / "data_summary.txt").write_text("\n".join(summary) + "\n")
+    for line in summary:
+        log.info("%s", line)
+
+    settings = recipe["train"]
+    training.set_seeds(settings["seed"])
+    training.set_precision(settings["mixed_precision"])
+    strategy = training.make_strategy(device)
+    noise_bank = make_noise_bank(recipe, task)
+    train_data = task.dataset(
+        splits["train"],
+        settings["batch_size"],
+        True,
+        recipe["augment"],
+        noise_bank,
+        recipe["data"]["cache"],
+        settings["seed"],
+    )
+    valid_data = task.dataset(
+        splits["valid"], settings["batch_size"], False, cache=recipe["data"]["cache"]
+    )
+    steps = max(1, -(-len(splits["train"]) // settings["batch_size"]))
+    with strategy.scope():
+        model = build_model(recipe, task)
+        model.compile(
+            optimizer=training.build_optimizer(settings, steps),
+            loss=task.loss(),
+            metrics=task.metrics(),
+        )
+    log.info("model %s: %s parameters", model.name, f"{model.count_params():,}")
+    started = time.monotonic()
+    training.fit(
+        model,
+        train_data,
+        valid_data,
+        settings,
+        run_dir,
+        settings["monitor"],
+        task.class_weight(splits["train"]),
+    )
+    seconds = time.monotonic() - started
+    best = run_dir / "checkpoints" / "best.keras"
+    if best.is_file():
+        model = keras.saving.load_model(best, compile=False)
+    model.save(run_dir / "model.keras")
+    (run_dir / "training.json").write_text(
+        json.dumps(
+            {
+                "seconds": round(seconds, 1),
+                "parameters": int(model.count_params()),
+                "train_examples": len(splits["train"]),
+                "valid_examples": len(splits["valid"]),
+            },
+            indent=2,
+        )
+    )
+    log.info("trained in %.0f s; best model saved to %s", seconds, run_dir / "model.keras")
+    return Run(run_dir, recipe, task, model, splits)
+
+
+def make_noise_bank(recipe: Recipe, task):
+    augment = recipe["augment"]
+    if not augment.get("noise_probability"):
+        return None
+    from toolkit.audio.augment import load_noise_bank
+
+    return load_noise_bank(augment["noise_folder"], task.sample_rate, seed=recipe["data"]["seed"])
+
+
+def add_synthetic_speech(recipe: Recipe, task, splits: dict[str, pd.DataFrame], run_dir: Path):
+    """Mix espeak-ng renderings of the label words into training, when asked and possible."""
+    count = recipe["data"]["synthetic_clips_per_label"]
+    if not count:
+        return task
+    from toolkit.audio import tts
+
+    if not tts.espeak_available():
+        log.warning(
+            "espeak-ng not found: training without synthetic speech (install espeak-ng to mix it in)"
+        )
+        return task
+    clips = tts.synthesize_label_clips(
+        task.labels,
+        run_dir / "synthetic_speech",
+        task.sample_rate,
+        count,
+        seed=recipe["data"]["seed"],
+    )
+    if clips.empty:
+        log.info("synthetic speech: no label is a speakable word; none mixed in")
+        return task
+    clips = clips.assign(
+        source=[f"synthetic {Path(p).name}" for p in clips["audio"]],
+        duration=0.0,
+        file_rate=task.sample_rate,
+    )
+    spoken = sorted(clips["label"].unique())
+    log.info(
+        "synthetic speech: mixed %d espeak-ng clips into training (%d per label for %s)",
+        len(clips),
+        count,
+        ", ".join(spoken),
+    )
+    splits["train"] = pd.concat([splits["train"], clips], ignore_index=True)
+    return task
+
+
+def open_run(run_dir: str | Path) -> Run:
+    """A trained run directory: its resolved recipe, task and best model."""
+    import keras
+
+    run_dir = Path(run_dir)
+    recipe_path = run_dir / RESOLVED_RECIPE
+    model_path = run_dir / "model.keras"
+    if not recipe_path.is_file() or not model_path.is_file():
+        raise ToolkitError(
+            f"{run_dir}: not a trained run directory (no {RESOLVED_RECIPE} or model.keras)"
+        )
+    recipe = load_recipe(recipe_path)
+    task = build_task(recipe)
+    # Importing the component classes registers them for deserialization.
+    registry.get("features", recipe["features"]["type"])
+    registry.get("model", recipe["model"]["type"])
+    import toolkit.audio.augment  # noqa: F401  (SpecAugment)
+
+    model = keras.saving.load_model(model_path, compile=False)
+    return Run(run_dir, recipe, task, model)
+
+
+def evaluate(
+    run: Run, manifest: str | None = None, splits: tuple[str, ...] = ("valid", "test")
+) -> dict:
+    """Metrics for the run's test (and validation) split, or for another manifest."""
+    from toolkit.data.manifest import read_source
+    from toolkit.evaluation import plot_learning_curves, update_metrics
+
+    recipe, task = run.recipe, run.task
+    batch_size = recipe["train"]["batch_size"]
+    if manifest is not None:
+        frame = read_source(
+            manifest,
+            recipe["data"]["columns"],
+            task.required_columns,
+            task.path_columns,
+            getattr(task, "folder_reader", None),
+        )
+        frames = task.check_splits({"data": frame}, recipe["data"]["on_error"], [])
+        metrics = task.evaluate(
+            run.model, frames["data"], Path(manifest).stem, run.directory, batch_size
+        )
+        name = f"data:{Path(manifest).name}"
+        update_metrics(run.directory, name, compact(metrics))
+        return {name: metrics}
+    if run.splits is None:
+        run.splits = load_data(recipe, task, run.directory)
+    results = {}
+    for name in splits:
+        if name in run.splits:
+            results[name] = task.evaluate(
+                run.model, run.splits[name], name, run.directory, batch_size
+            )
+            update_metrics(run.directory, name, compact(results[name]))
+    plot_learning_curves(
+        run.directory / "history.csv", run.directory / "plots" / "learning_curves.png"
+    )
+    return results
+
+
+def compact(metrics: dict[str, Any]) -> dict[str, Any]:
+    """metrics.json keeps the confusion matrix out (it is a PNG beside it)."""
+    return {key: value for key, value in metrics.items() if key != "confusion_matrix"}
+
+
+def export(run: Run, output: str | Path | None = None, force: bool = False) -> Path:
+    from toolkit.export import write_saved_model
+
+    target = Path(output) if output else run.directory / "export" / "saved_model"
+    endpoints = run.task.export_endpoints(run.model, run.recipe["export"]["top_k"])
+    path = write_saved_model(run.model, endpoints, target, force)
+    log.info("exported SavedModel to %s", path)
+    return path

@@ -1,0 +1,1 @@
+"""Tasks: the head, loss, metrics, decoding and export signatures of each kind of problem."""

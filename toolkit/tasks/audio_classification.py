@@ -1,0 +1,342 @@
+"""Audio classification (keyword spotting): a waveform in, one label out.
+
+The model takes fixed-length waveforms at the task's sample rate; the exported SavedModel
+pads or crops any length in the graph, exactly as the training pipeline does.
+"""
+
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+from typing import Any, Literal
+
+import numpy as np
+import pandas as pd
+
+from toolkit.config import AudioAugmentConfig
+from toolkit.errors import DataError
+
+log = logging.getLogger("toolkit")
+
+
+class AudioClassification:
+    """Head, loss, metrics, evaluation and export signatures for audio classification."""
+
+    augment_config = AudioAugmentConfig
+    required_columns = ("audio", "label")
+    path_columns = ("audio",)
+    default_monitor = "val_accuracy"
+
+    def __init__(
+        self,
+        sample_rate: int = 16000,
+        clip_duration: float = 1.0,
+        labels: list[str] | None = None,
+        pooling: Literal["mean", "max", "mean_max"] = "mean",
+        head_dropout_rate: float = 0.2,
+        label_smoothing: float = 0.0,
+        class_weights: Literal["auto", "none"] = "auto",
+    ):
+        if sample_rate <= 0 or clip_duration <= 0:
+            raise ValueError(
+                f"sample_rate and clip_duration must be positive, got {sample_rate} and {clip_duration}"
+            )
+        self.sample_rate = sample_rate
+        self.clip_duration = clip_duration
+        self.labels = list(labels) if labels else None
+        self.pooling = pooling
+        self.head_dropout_rate = head_dropout_rate
+        self.label_smoothing = label_smoothing
+        self.class_weights = class_weights
+
+    @property
+    def clip_samples(self) -> int:
+        return int(round(self.sample_rate * self.clip_duration))
+
+    def get_config(self) -> dict[str, Any]:
+        return {
+            "sample_rate": self.sample_rate,
+            "clip_duration": self.clip_duration,
+            "labels": self.labels,
+            "pooling": self.pooling,
+            "head_dropout_rate": self.head_dropout_rate,
+            "label_smoothing": self.label_smoothing,
+            "class_weights": self.class_weights,
+        }
+
+    # Data ----------------------------------------------------------------------------
+
+    @staticmethod
+    def folder_reader(folder: Path) -> pd.DataFrame:
+        from toolkit.data.preparers.folder import read_class_folders
+
+        return read_class_folders(folder)
+
+    def check_splits(
+        self, splits: dict[str, pd.DataFrame], on_error: str, skipped: list[dict]
+    ) -> dict[str, pd.DataFrame]:
+        """Check audio files and labels; fix the label list from training when not given."""
+        from toolkit.data.audio_check import check_audio_rows
+
+        checked = {
+            name: check_audio_rows(frame, name, on_error, skipped) for name, frame in splits.items()
+        }
+        for name, frame in checked.items():
+            empty = frame["label"].astype(str).str.strip() == ""
+            if empty.any():
+                row = frame[empty].iloc[0]
+                raise DataError(f"{name} {row.source}: empty label")
+            if frame.empty:
+                raise DataError(f"{name}: no usable rows left")
+        if self.labels is None:
+            self.labels = sorted(checked["train"]["label"].astype(str).unique().tolist())
+        known = set(self.labels)
+        for name, frame in checked.items():
+            unseen = ~frame["label"].isin(known)
+            if unseen.any():
+                row = frame[unseen].iloc[0]
+                raise DataError(
+                    f"{name} {row.source}: label {row.label!r} never seen in training "
+                    f"(training labels: {', '.join(self.labels)})"
+                )
+        return checked
+
+    def summary(self, splits: dict[str, pd.DataFrame], min_examples: int) -> list[str]:
+        """Lines describing what was found: classes, counts, sample rates, durations."""
+        lines = []
+        train = splits["train"]
+        counts = train["label"].value_counts()
+        lines.append(
+            f"{len(self.labels)} classes; examples per split: "
+            + ", ".join(f"{name} {len(frame)}" for name, frame in splits.items())
+        )
+        lines.append(
+            "train counts: " + ", ".join(f"{label} {counts.get(label, 0)}" for label in self.labels)
+        )
+        for name, frame in splits.items():
+            if "duration" in frame:
+                rates = ", ".join(
+                    f"{int(rate)} Hz x{count}"
+                    for rate, count in frame["file_rate"].value_counts().items()
+                )
+                lines.append(
+                    f"{name} audio: {rates}; duration {frame['duration'].min():.2f}-{frame['duration'].max():.2f} s "
+                    f"(median {frame['duration'].median():.2f} s); clips are padded or cropped to {self.clip_duration} s"
+                )
+        few = [label for label in self.labels if counts.get(label, 0) < min_examples]
+        if few:
+            lines.append(
+                f"WARNING: classes with fewer than {min_examples} training clips: {', '.join(few)} "
+                "(add recordings; accuracy on these classes will be unreliable)"
+            )
+        return lines
+
+    def label_ids(self, frame: pd.DataFrame) -> np.ndarray:
+        index = {label: i for i, label in enumerate(self.labels)}
+        return frame["label"].map(index).to_numpy(dtype=np.int32)
+
+    def class_weight(self, frame: pd.DataFrame) -> dict[int, float] | None:
+        """Balanced class weights (n / (k * count)) so rare classes are not ignored."""
+        if self.class_weights == "none":
+            return None
+        counts = np.bincount(self.label_ids(frame), minlength=len(self.labels)).astype(float)
+        weights = len(frame) / (len(self.labels) * np.maximum(counts, 1.0))
+        return {i: float(w) for i, w in enumerate(weights)}
+
+    def dataset(
+        self,
+        frame: pd.DataFrame,
+        batch_size: int,
+        training: bool,
+        augment=None,
+        noise_bank=None,
+        cache: bool = True,
+        seed: int = 0,
+    ):
+        from toolkit.data.audio_pipeline import classification_dataset
+
+        return classification_dataset(
+            frame["audio"].tolist(),
+            self.label_ids(frame),
+            self.sample_rate,
+            self.clip_samples,
+            batch_size,
+            training,
+            augment,
+            noise_bank,
+            cache,
+            seed,
+        )
+
+    # Model ---------------------------------------------------------------------------
+
+    def build_model(self, features, backbone, augment: dict[str, Any]):
+        """waveform -> features -> (SpecAugment) -> backbone -> pooling -> softmax."""
+        import keras
+
+        from toolkit.audio.augment import SpecAugment
+
+        waveform = keras.Input(shape=(self.clip_samples,), name="waveform")
+        hidden = features(waveform)
+        if augment["time_masks"] or augment["frequency_masks"]:
+            hidden = SpecAugment(
+                time_masks=augment["time_masks"],
+                time_mask_max=augment["time_mask_max"],
+                frequency_masks=augment["frequency_masks"],
+                frequency_mask_max=augment["frequency_mask_max"],
+                name="spec_augment",
+            )(hidden)
+        sequence = backbone(hidden)
+        if len(sequence.shape) == 4:  # [batch, time, frequency, channels]
+            sequence = keras.layers.Reshape((-1, sequence.shape[-1]))(sequence)
+        pooled = {
+            "mean": lambda: keras.layers.GlobalAveragePooling1D(name="mean_pool")(sequence),
+            "max": lambda: keras.layers.GlobalMaxPooling1D(name="max_pool")(sequence),
+            "mean_max": lambda: keras.layers.Concatenate(name="mean_max_pool")(
+                [
+                    keras.layers.GlobalAveragePooling1D()(sequence),
+                    keras.layers.GlobalMaxPooling1D()(sequence),
+                ]
+            ),
+        }[self.pooling]()
+        pooled = keras.layers.Dropout(self.head_dropout_rate, name="head_dropout")(pooled)
+        probabilities = keras.layers.Dense(
+            len(self.labels), activation="softmax", dtype="float32", name="probabilities"
+        )(pooled)
+        return keras.Model(waveform, probabilities, name="audio_classifier")
+
+    def loss(self):
+        import keras
+
+        if self.label_smoothing > 0:
+            # Label smoothing needs one-hot targets; the pipeline yields ids.
+            smoothing, classes = self.label_smoothing, len(self.labels)
+            categorical = keras.losses.CategoricalCrossentropy(label_smoothing=smoothing)
+
+            def smoothed(true_ids, probabilities):
+                one_hot = keras.ops.one_hot(
+                    keras.ops.cast(keras.ops.reshape(true_ids, [-1]), "int32"), classes
+                )
+                return categorical(one_hot, probabilities)
+
+            return smoothed
+        return keras.losses.SparseCategoricalCrossentropy()
+
+    def metrics(self) -> list:
+        import keras
+
+        return [keras.metrics.SparseCategoricalAccuracy(name="accuracy")]
+
+    # Evaluation ----------------------------------------------------------------------
+
+    def evaluate(
+        self, model, frame: pd.DataFrame, split: str, output_dir: Path, batch_size: int = 64
+    ) -> dict[str, Any]:
+        """Metrics for one split, its confusion matrix PNG and the misclassified clips."""
+        from toolkit.evaluation import classification_metrics, plot_confusion_matrix
+
+        probabilities = model.predict(
+            self.dataset(frame, batch_size, training=False, cache=False), verbose=0
+        )
+        true_ids = self.label_ids(frame)
+        metrics = classification_metrics(true_ids, probabilities, self.labels)
+        plots = Path(output_dir) / "plots"
+        plots.mkdir(parents=True, exist_ok=True)
+        plot_confusion_matrix(
+            metrics["confusion_matrix"],
+            self.labels,
+            plots / f"confusion_{split}.png",
+            f"{split}: accuracy {metrics['accuracy']:.2%}",
+        )
+        predicted = probabilities.argmax(axis=-1)
+        wrong = np.flatnonzero(predicted != true_ids)
+        pd.DataFrame(
+            {
+                "source": frame["source"].to_numpy()[wrong],
+                "audio": frame["audio"].to_numpy()[wrong],
+                "label": frame["label"].to_numpy()[wrong],
+                "predicted": [self.labels[i] for i in predicted[wrong]],
+                "score": probabilities[wrong, predicted[wrong]],
+            }
+        ).to_csv(Path(output_dir) / f"errors_{split}.csv", index=False)
+        return metrics
+
+    def predict_files(
+        self, model, paths: list[str], top_k: int, batch_size: int = 64
+    ) -> pd.DataFrame:
+        """Top-k labels and scores for audio files, through the same pipeline as evaluation."""
+        frame = pd.DataFrame({"audio": paths, "label": self.labels[0]})
+        probabilities = model.predict(
+            self.dataset(frame, batch_size, training=False, cache=False), verbose=0
+        )
+        return top_k_table(paths, probabilities, self.labels, top_k)
+
+    # Export --------------------------------------------------------------------------
+
+    def export_endpoints(self, model, top_k: int) -> dict[str, tuple[Any, list]]:
+        """SavedModel signatures: float32 waveforms, and WAV bytes decoded in the graph."""
+        import tensorflow as tf
+
+        from toolkit.audio import signal
+
+        labels = tf.constant(self.labels)
+        clip_samples, sample_rate = self.clip_samples, self.sample_rate
+        k = min(top_k, len(self.labels))
+
+        def classify(waveforms):
+            probabilities = model(signal.pad_or_crop(waveforms, clip_samples), training=False)
+            scores, indices = tf.math.top_k(probabilities, k=k)
+            return {
+                "label": tf.gather(labels, indices[:, 0]),
+                "score": scores[:, 0],
+                "probabilities": probabilities,
+                "top_k_labels": tf.gather(labels, indices),
+                "top_k_scores": scores,
+            }
+
+        def from_waveforms(waveforms):
+            return classify(waveforms)
+
+        def from_wav_bytes(wav_bytes):
+            def decode(contents):
+                audio, rate = tf.audio.decode_wav(contents)
+                mono = signal.mix_down(audio)
+                mono = signal.resample(mono, rate, sample_rate)
+                return signal.pad_or_crop(mono, clip_samples)
+
+            waveforms = tf.map_fn(
+                decode, wav_bytes, fn_output_signature=tf.TensorSpec([clip_samples], tf.float32)
+            )
+            return classify(waveforms)
+
+        def metadata():
+            return {
+                "labels": labels,
+                "sample_rate": tf.constant(sample_rate),
+                "clip_samples": tf.constant(clip_samples),
+            }
+
+        return {
+            "serving_default": (
+                from_waveforms,
+                [tf.TensorSpec([None, None], tf.float32, name="waveforms")],
+            ),
+            "wav_bytes": (from_wav_bytes, [tf.TensorSpec([None], tf.string, name="wav_bytes")]),
+            "metadata": (metadata, []),
+        }
+
+
+def top_k_table(
+    paths: list[str], probabilities: np.ndarray, labels: list[str], top_k: int
+) -> pd.DataFrame:
+    k = min(top_k, len(labels))
+    order = np.argsort(-probabilities, axis=-1)[:, :k]
+    table = {
+        "path": paths,
+        "label": [labels[row[0]] for row in order],
+        "score": probabilities[np.arange(len(paths)), order[:, 0]],
+    }
+    for rank in range(1, k):
+        table[f"label_{rank + 1}"] = [labels[row[rank]] for row in order]
+        table[f"score_{rank + 1}"] = probabilities[np.arange(len(paths)), order[:, rank]]
+    return pd.DataFrame(table)
