@@ -1,0 +1,200 @@
+"""SpecAugment and the tf.data waveform augmentations."""
+
+from __future__ import annotations
+
+import keras
+import numpy as np
+import pytest
+import tensorflow as tf
+
+from toolkit.audio.augment import (
+    SpecAugment,
+    load_noise_bank,
+    mix_noise,
+    random_gain,
+    random_speed,
+    random_time_shift,
+)
+from toolkit.audio.io import write_wav
+from toolkit.errors import DataError
+
+
+def _features(batch: int = 4, frames: int = 50, features: int = 20) -> np.ndarray:
+    # Strictly positive so masked (zeroed) cells are easy to count.
+    return np.random.default_rng(0).uniform(1.0, 2.0, (batch, frames, features)).astype("float32")
+
+
+def test_spec_augment_is_identity_at_inference():
+    inputs = _features()
+    layer = SpecAugment(seed=1)
+
+    np.testing.assert_array_equal(layer(inputs).numpy(), inputs)
+    np.testing.assert_array_equal(layer(inputs, training=False).numpy(), inputs)
+
+
+def test_spec_augment_masks_bands_in_training():
+    inputs = _features()
+    layer = SpecAugment(2, 10, 2, 5, seed=0)
+
+    outputs = layer(inputs, training=True).numpy()
+
+    assert outputs.shape == inputs.shape
+    zeroed = outputs == 0
+    assert zeroed.any()
+    # Every zeroed cell lies in a fully masked frame or a fully masked feature column.
+    full_frames = zeroed.all(axis=2)
+    full_features = zeroed.all(axis=1)
+    assert np.array_equal(zeroed, full_frames[:, :, None] | full_features[:, None, :])
+    assert (full_frames.sum(axis=1) <= 20).all() and (full_features.sum(axis=1) <= 10).all()
+    np.testing.assert_array_equal(outputs[~zeroed], inputs[~zeroed])
+    # Masks are drawn per example.
+    assert not all(np.array_equal(zeroed[0], zeroed[index]) for index in range(1, 4))
+
+
+def test_spec_augment_clamps_to_short_inputs():
+    layer = SpecAugment(time_mask_max=100, frequency_mask_max=100, seed=3)
+    for frames, features in ((1, 1), (3, 2), (7, 40)):
+        outputs = layer(_features(2, frames, features), training=True).numpy()
+        assert outputs.shape == (2, frames, features)
+        assert np.all(np.isfinite(outputs))
+
+
+def test_spec_augment_config_round_trip():
+    layer = SpecAugment(time_masks=3, time_mask_max=7, frequency_masks=1, seed=5, name="augment")
+    rebuilt = SpecAugment.from_config(layer.get_config())
+    assert rebuilt.get_config() == layer.get_config()
+
+
+def _tiny_model() -> keras.Model:
+    inputs = keras.Input(shape=(None, 20))
+    augmented = SpecAugment(seed=0)(inputs)
+    outputs = keras.layers.Dense(2)(keras.layers.GlobalAveragePooling1D()(augmented))
+    return keras.Model(inputs, outputs)
+
+
+def test_spec_augment_trains_saves_and_exports(tmp_path):
+    model = _tiny_model()
+    model.compile(optimizer="adam", loss="mse")
+    inputs = _features(8, 30, 20)
+    model.fit(inputs, np.zeros((8, 2), "float32"), batch_size=4, epochs=1, verbose=0)
+
+    path = tmp_path / "tiny.keras"
+    model.save(path)
+    reloaded = keras.models.load_model(path)
+    np.testing.assert_array_equal(reloaded(inputs).numpy(), model(inputs).numpy())
+
+    export_path = str(tmp_path / "exported")
+    model.export(export_path, format="tf_saved_model", verbose=False)
+    loaded = tf.saved_model.load(export_path)
+    np.testing.assert_allclose(
+        loaded.serve(tf.constant(inputs)).numpy(), model.predict(inputs, verbose=0), atol=1e-6
+    )
+
+
+def _map_one(function, waveform: np.ndarray) -> np.ndarray:
+    """Run an augmentation the way tf.data does: in graph mode, unknown length."""
+    dataset = tf.data.Dataset.from_tensors(waveform).map(function)
+    return next(iter(dataset)).numpy()
+
+
+def _tone(samples: int = 4000) -> np.ndarray:
+    return (0.3 * np.sin(2 * np.pi * 440 * np.arange(samples) / 16000)).astype("float32")
+
+
+def test_random_time_shift_zero_fills():
+    waveform = np.arange(1, 101, dtype="float32")
+    for _ in range(5):
+        shifted = _map_one(lambda x: random_time_shift(x, 10), waveform)
+        assert shifted.shape == waveform.shape
+        kept = shifted[shifted != 0]
+        shift = int(np.argmax(shifted != 0)) if shifted[0] == 0 else -int(shifted[0] - 1)
+        assert abs(shift) <= 10 and kept.size == 100 - abs(shift)
+        # Contiguous run of the original samples, not a roll.
+        np.testing.assert_array_equal(np.diff(kept), 1.0)
+
+
+@pytest.mark.parametrize(("low", "high"), [(0.9, 1.1), (0.5, 0.5), (2.0, 2.0)])
+def test_random_speed_length_rule(low, high):
+    waveform = _tone(1001)
+    result = _map_one(lambda x: random_speed(x, low, high), waveform)
+    assert result.dtype == np.float32 and np.all(np.isfinite(result))
+    if low == high:
+        assert result.shape == (round(1001 / low),)
+    else:
+        assert round(1001 / high) <= result.size <= round(1001 / low)
+
+
+def test_random_speed_factor_two_keeps_every_other_sample():
+    waveform = np.arange(10, dtype="float32")
+    np.testing.assert_allclose(random_speed(tf.constant(waveform), 2.0, 2.0).numpy(), waveform[::2])
+
+
+def test_random_gain_scales_by_decibels():
+    waveform = _tone()
+    louder = _map_one(lambda x: random_gain(x, 6.0, 6.0), waveform)
+    np.testing.assert_allclose(louder, waveform * 10 ** (6 / 20), rtol=1e-5)
+    ratio = _map_one(lambda x: random_gain(x, -3.0, 3.0), waveform)[100] / waveform[100]
+    assert 10 ** (-3 / 20) - 1e-5 <= ratio <= 10 ** (3 / 20) + 1e-5
+
+
+@pytest.mark.parametrize("bank_seconds", [0.05, 2.0])  # shorter (tiled) and longer than clip
+@pytest.mark.parametrize("snr_db", [0.0, 10.0])
+def test_mix_noise_hits_requested_snr(bank_seconds, snr_db):
+    waveform = _tone(4000)
+    bank = load_noise_bank(None, 16000, seconds=bank_seconds)
+
+    mixed = _map_one(lambda x: mix_noise(x, tf.constant(bank), snr_db, snr_db), waveform)
+
+    assert mixed.shape == waveform.shape
+    noise = mixed - waveform
+    measured = 20 * np.log10(np.sqrt(np.mean(waveform**2)) / np.sqrt(np.mean(noise**2)))
+    assert abs(measured - snr_db) < 0.5
+
+
+def test_mix_noise_on_silence_stays_finite():
+    bank = load_noise_bank(None, 16000, seconds=0.5)
+    mixed = _map_one(lambda x: mix_noise(x, tf.constant(bank), 5.0, 20.0), np.zeros(800, "float32"))
+    assert np.all(np.isfinite(mixed))
+
+
+def test_synthetic_noise_bank_is_deterministic_and_balanced():
+    bank = load_noise_bank(None, 8000, seconds=3.0, seed=7)
+
+    assert bank.dtype == np.float32 and bank.shape == (24000,)
+    np.testing.assert_array_equal(bank, load_noise_bank(None, 8000, seconds=3.0, seed=7))
+    assert not np.array_equal(bank, load_noise_bank(None, 8000, seconds=3.0, seed=8))
+    white, pink, brown = np.split(bank, 3)
+    for part in (white, pink, brown):
+        assert np.sqrt(np.mean(part.astype(np.float64) ** 2)) == pytest.approx(1.0, rel=1e-4)
+
+    # Redder noise keeps more of its energy at low frequencies.
+    def low_share(part):
+        power = np.abs(np.fft.rfft(part)) ** 2
+        return power[: power.size // 10].sum() / power.sum()
+
+    assert low_share(white) < low_share(pink) < low_share(brown)
+
+
+def test_noise_bank_from_folder(tmp_path):
+    rng = np.random.default_rng(0)
+    (tmp_path / "sub").mkdir()
+    write_wav(tmp_path / "a.wav", 0.1 * rng.standard_normal(1600), 16000)
+    write_wav(tmp_path / "sub" / "b.wav", 0.5 * rng.standard_normal(800), 8000)
+    (tmp_path / "notes.txt").write_text("not audio")
+
+    bank = load_noise_bank(tmp_path, 16000)
+
+    assert bank.dtype == np.float32 and bank.shape == (1600 + 1600,)
+    for part in np.split(bank, 2):
+        assert np.sqrt(np.mean(part.astype(np.float64) ** 2)) == pytest.approx(1.0, rel=1e-3)
+
+
+def test_noise_bank_folder_without_audio_names_the_folder(tmp_path):
+    folder = tmp_path / "quiet_room"
+    folder.mkdir()
+    (folder / "readme.txt").write_text("nothing here")
+
+    with pytest.raises(DataError, match="quiet_room"):
+        load_noise_bank(folder, 16000)
+    with pytest.raises(DataError, match="missing_folder"):
+        load_noise_bank(tmp_path / "missing_folder", 16000)

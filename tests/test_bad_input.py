@@ -1,0 +1,68 @@
+"""Bad data: one line naming the file, row or key, exit status 2, or a listed skip."""
+
+from __future__ import annotations
+
+import pandas as pd
+from click.testing import CliRunner
+
+from toolkit.cli import main
+
+
+def run(recipe, tmp_path, *extra):
+    return CliRunner().invoke(main, ["run", str(recipe), "--output", str(tmp_path / "run"), *extra])
+
+
+def add_rows(manifest, rows):
+    table = pd.read_csv(manifest)
+    pd.concat([table, pd.DataFrame(rows)], ignore_index=True).to_csv(manifest, index=False)
+
+
+def assert_one_line(result, *fragments):
+    assert result.exit_code == 2, result.output
+    lines = result.output.strip().splitlines()
+    assert len(lines) == 1, result.output
+    for fragment in fragments:
+        assert fragment in lines[0], lines[0]
+
+
+def test_missing_audio_file_names_row_and_file(tiny_recipe, tmp_path):
+    add_rows(tiny_recipe.parent / "train.csv", [{"audio": "nowhere.wav", "label": "1"}])
+    assert_one_line(run(tiny_recipe, tmp_path), "train.csv row 13", "nowhere.wav", "not found")
+
+
+def test_corrupt_file(tiny_recipe, tmp_path):
+    (tiny_recipe.parent / "garbage.wav").write_bytes(b"this is not audio at all" * 10)
+    add_rows(tiny_recipe.parent / "test.csv", [{"audio": "garbage.wav", "label": "1"}])
+    assert_one_line(run(tiny_recipe, tmp_path), "test.csv row 7", "garbage.wav")
+
+
+def test_empty_file(tiny_recipe, tmp_path):
+    (tiny_recipe.parent / "empty.wav").write_bytes(b"")
+    add_rows(tiny_recipe.parent / "train.csv", [{"audio": "empty.wav", "label": "1"}])
+    assert_one_line(run(tiny_recipe, tmp_path), "train.csv row 13", "empty.wav")
+
+
+def test_skip_option_lists_bad_rows(tiny_recipe, tmp_path):
+    (tiny_recipe.parent / "garbage.wav").write_bytes(b"RIFF....WAVEfmt broken")
+    add_rows(tiny_recipe.parent / "train.csv", [{"audio": "garbage.wav", "label": "1"}])
+    result = run(tiny_recipe, tmp_path, "--set", "data.on_error=skip", "--epochs", "1")
+    assert result.exit_code == 0, result.output
+    skipped = pd.read_csv(tmp_path / "run" / "skipped.csv")
+    assert list(skipped["source"]) == ["train.csv row 13"]
+
+
+def test_label_unseen_in_training(tiny_recipe, tmp_path):
+    table = pd.read_csv(tiny_recipe.parent / "test.csv")
+    add_rows(tiny_recipe.parent / "test.csv", [{"audio": table["audio"][0], "label": "seven"}])
+    assert_one_line(run(tiny_recipe, tmp_path), "test.csv row 7", "'seven' never seen in training")
+
+
+def test_manifest_without_the_named_column(tiny_recipe, tmp_path):
+    result = run(tiny_recipe, tmp_path, "--set", "data.columns.label=class")
+    assert_one_line(result, "train.csv", "no column 'class'")
+
+
+def test_unsupported_audio_extension(tiny_recipe, tmp_path):
+    (tiny_recipe.parent / "song.mp3").write_bytes(b"ID3")
+    add_rows(tiny_recipe.parent / "train.csv", [{"audio": "song.mp3", "label": "1"}])
+    assert_one_line(run(tiny_recipe, tmp_path), "song.mp3")

@@ -1,0 +1,182 @@
+"""Train a tiny recipe through `toolkit run`, then check every output and the SavedModel."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+import textwrap
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+from click.testing import CliRunner
+from tiny_data import TINY_RECIPE, subset_manifest
+
+from toolkit.audio.io import pad_or_crop, read_audio, write_wav
+from toolkit.cli import main
+
+# Runs in a fresh interpreter that never imports the toolkit: only TensorFlow and NumPy.
+SERVE_SCRIPT = textwrap.dedent(
+    """
+    import sys
+    import numpy as np
+    import tensorflow as tf
+    assert "toolkit" not in sys.modules
+    model = tf.saved_model.load(sys.argv[1])
+    inputs = np.load(sys.argv[2])
+    waveforms = model.signatures["serving_default"](waveforms=tf.constant(inputs["waveforms"]))
+    wav = model.signatures["wav_bytes"](wav_bytes=tf.constant([open(p, "rb").read() for p in sys.argv[4:]]))
+    meta = model.metadata()
+    np.savez(sys.argv[3], probabilities=waveforms["probabilities"].numpy(), label=np.array([x.decode() for x in waveforms["label"].numpy()]),
+             wav_probabilities=wav["probabilities"].numpy(), labels=np.array([x.decode() for x in meta["labels"].numpy()]),
+             sample_rate=meta["sample_rate"].numpy())
+    assert "toolkit" not in sys.modules
+    """
+)
+
+
+@pytest.fixture(scope="module")
+def trained_run(tmp_path_factory):
+    folder = tmp_path_factory.mktemp("e2e")
+    labels = ["0", "1", "2"]
+    train = subset_manifest("train", labels, 4, folder)
+    test = subset_manifest("test", labels, 2, folder)
+    recipe = folder / "tiny.yaml"
+    recipe.write_text(TINY_RECIPE.format(train=train.name, test=test.name))
+    run_dir = folder / "run"
+    result = CliRunner().invoke(
+        main, ["run", str(recipe), "--output", str(run_dir), "--device", "cpu"]
+    )
+    assert result.exit_code == 0, result.output
+    return run_dir
+
+
+def test_run_writes_every_output(trained_run: Path):
+    for name in (
+        "recipe.resolved.yaml",
+        "model.keras",
+        "checkpoints/best.keras",
+        "checkpoints/last.keras",
+        "history.csv",
+        "metrics.json",
+        "training.json",
+        "data_summary.txt",
+        "log.txt",
+        "plots/confusion_test.png",
+        "plots/learning_curves.png",
+        "errors_test.csv",
+        "export/saved_model/saved_model.pb",
+    ):
+        assert (trained_run / name).exists(), name
+    assert any((trained_run / "logs").rglob("events.out.tfevents*"))
+    metrics = json.loads((trained_run / "metrics.json").read_text())
+    assert 0.0 <= metrics["test"]["accuracy"] <= 1.0 and "macro_f1" in metrics["test"]
+    assert set(metrics["test"]["per_class"]) == {"0", "1", "2"}
+    assert len(pd.read_csv(trained_run / "history.csv")) == 2
+
+
+def test_resolved_recipe_reruns_as_is(trained_run: Path, tmp_path: Path):
+    result = CliRunner().invoke(
+        main,
+        [
+            "train",
+            str(trained_run / "recipe.resolved.yaml"),
+            "--epochs",
+            "1",
+            "--output",
+            str(tmp_path / "again"),
+        ],
+    )
+    assert result.exit_code == 0, result.output
+
+
+def test_saved_model_matches_python_predictions_in_a_process_without_toolkit(
+    trained_run: Path, tmp_path: Path
+):
+    from toolkit.runner import open_run
+
+    run = open_run(trained_run)
+    rate, clip = run.task.sample_rate, run.task.clip_samples
+    test = pd.read_csv(trained_run.parent / "test.csv")
+    paths = [str((trained_run.parent / p).resolve()) for p in test["audio"]]
+    # One clip longer than the model's window, the others shorter: the graph pads and crops.
+    waveforms = [read_audio(p, rate) for p in paths]
+    waveforms[0] = np.concatenate([waveforms[0], waveforms[1], waveforms[2]])
+    longest = max(len(w) for w in waveforms[:1])
+    batch = np.stack([pad_or_crop(waveforms[0], longest)])
+    expected = run.model.predict(np.stack([pad_or_crop(w, clip) for w in waveforms[:1]]), verbose=0)
+    wav_files = []
+    for i, waveform in enumerate(waveforms[1:3]):
+        wav_files.append(str(tmp_path / f"clip{i}.wav"))
+        write_wav(wav_files[-1], waveform, rate)
+    expected_wav = run.model.predict(
+        np.stack([pad_or_crop(read_audio(p, rate), clip) for p in wav_files]), verbose=0
+    )
+    np.savez(tmp_path / "inputs.npz", waveforms=batch.astype(np.float32))
+    script = tmp_path / "serve.py"
+    script.write_text(SERVE_SCRIPT)
+    subprocess.run(
+        [
+            sys.executable,
+            str(script),
+            str(trained_run / "export" / "saved_model"),
+            str(tmp_path / "inputs.npz"),
+            str(tmp_path / "out.npz"),
+            *wav_files,
+        ],
+        check=True,
+        cwd=tmp_path,
+        capture_output=True,
+    )
+    served = np.load(tmp_path / "out.npz")
+    np.testing.assert_allclose(served["probabilities"], expected, atol=1e-5)
+    np.testing.assert_allclose(served["wav_probabilities"], expected_wav, atol=1e-4)
+    assert list(served["labels"]) == run.task.labels
+    assert int(served["sample_rate"]) == rate
+
+
+def test_predict_from_run_dir_and_saved_model_agree(trained_run: Path, tmp_path: Path):
+    clips = trained_run.parent / "clips"
+    clips.mkdir(exist_ok=True)
+    test = pd.read_csv(trained_run.parent / "test.csv")
+    for i, relative in enumerate(test["audio"][:3]):
+        write_wav(clips / f"{i}.wav", read_audio(trained_run.parent / relative, 8000), 8000)
+    runner = CliRunner()
+    from_run = runner.invoke(
+        main, ["predict", str(trained_run), str(clips), "-o", str(tmp_path / "a.csv")]
+    )
+    assert from_run.exit_code == 0, from_run.output
+    from_export = runner.invoke(
+        main,
+        [
+            "predict",
+            str(trained_run / "export" / "saved_model"),
+            str(clips),
+            "-o",
+            str(tmp_path / "b.csv"),
+        ],
+    )
+    assert from_export.exit_code == 0, from_export.output
+    first, second = pd.read_csv(tmp_path / "a.csv"), pd.read_csv(tmp_path / "b.csv")
+    assert list(first["label"]) == list(second["label"]) and len(first) == 3
+    np.testing.assert_allclose(first["score"], second["score"], atol=1e-5)
+    assert {"label_2", "score_2"} <= set(first.columns)
+
+
+def test_export_refuses_to_overwrite_without_force(trained_run: Path):
+    runner = CliRunner()
+    refused = runner.invoke(main, ["export", str(trained_run)])
+    assert refused.exit_code == 2 and "--force" in refused.output
+    forced = runner.invoke(main, ["export", str(trained_run), "--force"])
+    assert forced.exit_code == 0, forced.output
+    assert not [p for p in (trained_run / "export").iterdir() if p.name.startswith(".")]
+
+
+def test_evaluate_on_another_manifest(trained_run: Path):
+    result = CliRunner().invoke(
+        main, ["evaluate", str(trained_run), "--data", str(trained_run.parent / "test.csv")]
+    )
+    assert result.exit_code == 0, result.output
+    assert "data:test.csv" in json.loads((trained_run / "metrics.json").read_text())

@@ -1,0 +1,115 @@
+from pathlib import Path
+
+import pytest
+import yaml
+
+from toolkit.errors import RecipeError
+from toolkit.recipes import list_recipes, load_recipe, parse_override
+
+
+def write(tmp_path: Path, text: str) -> Path:
+    path = tmp_path / "recipe.yaml"
+    path.write_text(text)
+    return path
+
+
+MINIMAL = """
+task: {type: audio_classification}
+features: {type: log_mel}
+model: {type: ds_cnn}
+data: {train: data/train.csv}
+"""
+
+
+def test_defaults_are_filled_and_paths_resolved_against_the_recipe(tmp_path):
+    recipe = load_recipe(write(tmp_path, MINIMAL))
+    assert recipe["train"]["epochs"] == 30
+    assert recipe["features"]["num_mel_bins"] == 40
+    assert recipe["model"]["filters"] == 64
+    assert recipe["data"]["train"] == str(tmp_path / "data" / "train.csv")
+    assert recipe["augment"]["time_masks"] == 0
+
+
+def test_overrides_change_values_and_paths_resolve_against_the_working_directory(
+    tmp_path, monkeypatch
+):
+    monkeypatch.chdir(tmp_path)
+    recipe = load_recipe(
+        write(tmp_path, MINIMAL),
+        [
+            "train.epochs=5",
+            "model.filters=16",
+            "data.test=other/test.csv",
+            "data.columns.audio=path",
+        ],
+    )
+    assert recipe["train"]["epochs"] == 5
+    assert recipe["model"]["filters"] == 16
+    assert recipe["data"]["test"] == str(tmp_path / "other" / "test.csv")
+    assert recipe["data"]["columns"] == {"audio": "path"}
+
+
+def test_switching_model_type_drops_the_old_types_settings(tmp_path):
+    recipe = load_recipe(write(tmp_path, MINIMAL + "\n"), ["model.type=crnn"])
+    assert recipe["model"]["type"] == "crnn"
+    assert "filters" not in recipe["model"]
+
+
+@pytest.mark.parametrize(
+    "text, overrides, message",
+    [
+        (MINIMAL + "trian: {}\n", [], "trian: unknown block"),
+        (MINIMAL, ["train.epoch=3"], "train.epoch: unknown key"),
+        (MINIMAL, ["train.epochs=many"], "train.epochs: expected int, got 'many'"),
+        (MINIMAL, ["model.filterz=3"], "model.filterz: unknown key"),
+        (MINIMAL, ["model.type=resnet9000"], "model.type: unknown model 'resnet9000'"),
+        (MINIMAL, ["train.schedule=linear"], "train.schedule: expected one of"),
+        (MINIMAL, ["features.num_mel_bins=4.5"], "features.num_mel_bins: expected int"),
+        (MINIMAL, ["epochs=3"], "must name a block and a setting"),
+        (MINIMAL, ["train.epochs"], "expected key.sub=value"),
+    ],
+)
+def test_bad_recipes_name_the_key_and_the_file(tmp_path, text, overrides, message):
+    path = write(tmp_path, text)
+    with pytest.raises(RecipeError) as caught:
+        load_recipe(path, overrides)
+    assert message in str(caught.value)
+    if "=" in "".join(overrides) or not overrides:
+        assert str(path) in str(caught.value)
+
+
+def test_a_derived_setting_is_not_a_recipe_key(tmp_path):
+    with pytest.raises(RecipeError, match="features.sample_rate: unknown key"):
+        load_recipe(write(tmp_path, MINIMAL), ["features.sample_rate=8000"])
+
+
+def test_missing_file_and_bad_yaml(tmp_path):
+    with pytest.raises(RecipeError, match="recipe file not found"):
+        load_recipe(tmp_path / "nope.yaml")
+    with pytest.raises(RecipeError, match="not valid YAML"):
+        load_recipe(write(tmp_path, "task: [unclosed"))
+
+
+def test_resolved_recipe_round_trips(tmp_path):
+    recipe = load_recipe(write(tmp_path, MINIMAL), ["train.epochs=7"])
+    saved = tmp_path / "runs" / "recipe.resolved.yaml"
+    saved.parent.mkdir()
+    recipe.save(saved)
+    again = load_recipe(saved)
+    assert again.blocks == recipe.blocks
+    assert yaml.safe_load(saved.read_text())["train"]["epochs"] == 7
+
+
+def test_parse_override_reads_yaml_values():
+    assert parse_override("augment.speed_range=[0.9, 1.1]") == (
+        ["augment", "speed_range"],
+        [0.9, 1.1],
+    )
+    assert parse_override("data.valid=null") == (["data", "valid"], None)
+
+
+def test_every_shipped_recipe_validates():
+    names = list_recipes()
+    assert "keyword_spotting/tts_digits" in names
+    for name in names:
+        load_recipe(name)

@@ -1,0 +1,1 @@
+"""Audio reading, in-graph signal ops, feature layers and augmentation."""

@@ -1,0 +1,220 @@
+"""Training-time augmentation: SpecAugment on features, and waveform ops for tf.data.
+
+The waveform functions take ONE unbatched 1-D float32 waveform and use only TensorFlow
+ops, so they run inside `Dataset.map` in graph mode.
+"""
+
+from __future__ import annotations
+
+import os
+
+import keras
+import numpy as np
+import tensorflow as tf
+
+from toolkit.audio.io import SUPPORTED_EXTENSIONS, read_audio
+from toolkit.errors import DataError
+
+# Keeps RMS ratios finite for silent clips and silent noise.
+_EPSILON = 1e-8
+
+
+def _band_mask(
+    batch: tf.Tensor, size: tf.Tensor, count: int, max_width: int, seed_generator
+) -> tf.Tensor:
+    """[batch, size] boolean mask, True inside `count` random bands per example."""
+    if count == 0 or max_width == 0:
+        return tf.zeros([batch, size], tf.bool)
+    shape = tf.stack([batch, count])
+    # Widths in [0, min(max_width, size)] and starts such that the band fits in `size`.
+    limit = tf.cast(tf.minimum(max_width, size) + 1, tf.float32)
+    draw = keras.random.uniform(shape, seed=seed_generator)
+    widths = tf.minimum(tf.cast(tf.floor(draw * limit), tf.int32), tf.minimum(max_width, size))
+    room = tf.cast(size - widths + 1, tf.float32)
+    draw = keras.random.uniform(shape, seed=seed_generator)
+    starts = tf.minimum(tf.cast(tf.floor(draw * room), tf.int32), size - widths)
+    positions = tf.range(size)[None, None, :]
+    inside = (positions >= starts[..., None]) & (positions < (starts + widths)[..., None])
+    return tf.reduce_any(inside, axis=1)
+
+
+@keras.saving.register_keras_serializable(package="toolkit")
+class SpecAugment(keras.layers.Layer):
+    """Zero random time and frequency bands of [batch, frames, features] during training.
+
+    Zero is the mean of normalized features, so masked regions carry no information.
+    Identity at inference, so it vanishes from exported models.
+    """
+
+    def __init__(
+        self,
+        time_masks: int = 2,
+        time_mask_max: int = 10,
+        frequency_masks: int = 2,
+        frequency_mask_max: int = 5,
+        seed: int | None = None,
+        **kwargs,
+    ):
+        super().__init__(**kwargs)
+        for name, value in (
+            ("time_masks", time_masks),
+            ("time_mask_max", time_mask_max),
+            ("frequency_masks", frequency_masks),
+            ("frequency_mask_max", frequency_mask_max),
+        ):
+            if value < 0:
+                raise ValueError(f"{name} must be >= 0, got {value}")
+        self.time_masks = int(time_masks)
+        self.time_mask_max = int(time_mask_max)
+        self.frequency_masks = int(frequency_masks)
+        self.frequency_mask_max = int(frequency_mask_max)
+        self.seed = seed
+        self.seed_generator = keras.random.SeedGenerator(seed)
+
+    def call(self, inputs: tf.Tensor, training: bool | None = None) -> tf.Tensor:
+        if not training:
+            return inputs
+        shape = tf.shape(inputs)
+        batch, frames, features = shape[0], shape[1], shape[2]
+        time_mask = _band_mask(
+            batch, frames, self.time_masks, self.time_mask_max, self.seed_generator
+        )
+        frequency_mask = _band_mask(
+            batch, features, self.frequency_masks, self.frequency_mask_max, self.seed_generator
+        )
+        masked = time_mask[:, :, None] | frequency_mask[:, None, :]
+        return tf.where(masked, tf.zeros_like(inputs), inputs)
+
+    def compute_output_shape(self, input_shape: tuple) -> tuple:
+        return input_shape
+
+    def get_config(self) -> dict:
+        config = super().get_config()
+        config.update(
+            {
+                "time_masks": self.time_masks,
+                "time_mask_max": self.time_mask_max,
+                "frequency_masks": self.frequency_masks,
+                "frequency_mask_max": self.frequency_mask_max,
+                "seed": self.seed,
+            }
+        )
+        return config
+
+
+def random_time_shift(waveform: tf.Tensor, max_shift: int) -> tf.Tensor:
+    """Shift by a uniform integer in [-max_shift, max_shift] samples, filling with zeros."""
+    if max_shift <= 0:
+        return waveform
+    shift = tf.random.uniform([], -max_shift, max_shift + 1, dtype=tf.int32)
+    length = tf.shape(waveform)[0]
+    padded = tf.pad(waveform, [[max_shift, max_shift]])
+    # A positive shift delays the clip: read the padded copy from further left.
+    start = max_shift - shift
+    shifted = padded[start : start + length]
+    shifted.set_shape(waveform.shape)
+    return shifted
+
+
+def random_speed(waveform: tf.Tensor, min_factor: float, max_factor: float) -> tf.Tensor:
+    """Play faster or slower by a random factor (tempo and pitch together).
+
+    Linear interpolation; output length is round(n / factor).
+    """
+    if not 0 < min_factor <= max_factor:
+        raise ValueError(f"need 0 < min_factor <= max_factor, got {min_factor}, {max_factor}")
+    factor = tf.random.uniform([], min_factor, max_factor, dtype=tf.float64)
+    length = tf.shape(waveform)[0]
+    output_length = tf.maximum(tf.cast(tf.round(tf.cast(length, tf.float64) / factor), tf.int32), 1)
+    # Positions span the whole input so the first and last samples are kept.
+    positions = tf.cast(tf.range(output_length), tf.float64) * (
+        tf.cast(length, tf.float64) / tf.cast(output_length, tf.float64)
+    )
+    positions = tf.minimum(positions, tf.cast(tf.maximum(length - 1, 0), tf.float64))
+    lower = tf.cast(tf.floor(positions), tf.int32)
+    upper = tf.minimum(lower + 1, length - 1)
+    fraction = tf.cast(positions - tf.floor(positions), waveform.dtype)
+    return (1.0 - fraction) * tf.gather(waveform, lower) + fraction * tf.gather(waveform, upper)
+
+
+def random_gain(waveform: tf.Tensor, min_db: float, max_db: float) -> tf.Tensor:
+    """Scale by a gain drawn uniformly in [min_db, max_db] decibels."""
+    gain_db = tf.random.uniform([], min_db, max_db) if max_db > min_db else tf.constant(min_db)
+    return waveform * tf.cast(tf.pow(10.0, gain_db / 20.0), waveform.dtype)
+
+
+def _rms(waveform: tf.Tensor) -> tf.Tensor:
+    return tf.sqrt(tf.reduce_mean(tf.square(waveform)))
+
+
+def mix_noise(
+    waveform: tf.Tensor, noise_bank: tf.Tensor, min_snr_db: float, max_snr_db: float
+) -> tf.Tensor:
+    """Add a random crop of `noise_bank` at an SNR drawn uniformly in [min_snr_db, max_snr_db].
+
+    A silent clip gets (almost) no noise rather than NaN: the SNR is relative to its RMS.
+    """
+    noise_bank = tf.convert_to_tensor(noise_bank, waveform.dtype)
+    if noise_bank.shape.rank != 1 or noise_bank.shape[0] == 0:
+        raise ValueError(f"noise_bank must be a non-empty 1-D tensor, got shape {noise_bank.shape}")
+    length = tf.shape(waveform)[0]
+    bank_length = tf.shape(noise_bank)[0]
+    # Tile a short bank so that every start position has `length` samples after it.
+    tiled = tf.tile(noise_bank, [length // bank_length + 1])
+    start = tf.random.uniform([], 0, tf.shape(tiled)[0] - length + 1, dtype=tf.int32)
+    noise = tiled[start : start + length]
+    if max_snr_db > min_snr_db:
+        snr_db = tf.random.uniform([], min_snr_db, max_snr_db)
+    else:
+        snr_db = tf.constant(min_snr_db, tf.float32)
+    target_rms = _rms(waveform) / tf.cast(tf.pow(10.0, snr_db / 20.0), waveform.dtype)
+    return waveform + noise * (target_rms / (_rms(noise) + _EPSILON))
+
+
+def _unit_rms(samples: np.ndarray) -> np.ndarray:
+    return samples / np.sqrt(np.mean(np.square(samples), dtype=np.float64))
+
+
+def _colored_noise(rng: np.random.Generator, length: int, exponent: float) -> np.ndarray:
+    """Noise whose power falls as 1 / f**exponent (0 white, 1 pink, 2 brown)."""
+    spectrum = np.fft.rfft(rng.standard_normal(length))
+    frequencies = np.fft.rfftfreq(length)
+    frequencies[0] = frequencies[1] if length > 1 else 1.0
+    spectrum *= frequencies ** (-exponent / 2.0)
+    spectrum[0] = 0.0  # no DC offset
+    return _unit_rms(np.fft.irfft(spectrum, n=length))
+
+
+def load_noise_bank(
+    folder: str | os.PathLike | None, sample_rate: int, seconds: float = 60.0, seed: int = 0
+) -> np.ndarray:
+    """A 1-D float32 noise signal for `mix_noise`.
+
+    With a folder: every supported audio file under it (sorted, recursive), each scaled to
+    unit RMS, concatenated. Without: `seconds` of synthetic white, pink and brown noise in
+    equal parts, each at unit RMS, deterministic given `seed`.
+    """
+    if folder is None:
+        rng = np.random.default_rng(seed)
+        part = max(int(round(seconds * sample_rate / 3)), 2)
+        parts = [_colored_noise(rng, part, exponent) for exponent in (0.0, 1.0, 2.0)]
+        return np.concatenate(parts).astype(np.float32)
+    folder = os.fspath(folder)
+    if not os.path.isdir(folder):
+        raise DataError(f"{folder}: noise folder not found")
+    paths = sorted(
+        os.path.join(root, name)
+        for root, _, names in os.walk(folder)
+        for name in names
+        if os.path.splitext(name)[1].lower() in SUPPORTED_EXTENSIONS
+    )
+    clips = []
+    for path in paths:
+        samples = read_audio(path, sample_rate)
+        # Silent files would divide by zero and add nothing anyway.
+        if np.sqrt(np.mean(np.square(samples))) > _EPSILON:
+            clips.append(_unit_rms(samples))
+    if not clips:
+        extensions = ", ".join(SUPPORTED_EXTENSIONS)
+        raise DataError(f"{folder}: no non-silent audio files ({extensions}) found for noise")
+    return np.concatenate(clips).astype(np.float32)

@@ -1,0 +1,265 @@
+"""Log-mel and MFCC feature layers computed inside the graph with tf.signal.
+
+The filterbank follows librosa's formulas (written out here in NumPy, so the layer does not
+depend on librosa) and the framing follows `librosa.stft(center=True, pad_mode="constant")`,
+so features match the librosa reference in `toolkit.audio.reference`.
+"""
+
+from __future__ import annotations
+
+import math
+
+import keras
+import numpy as np
+import tensorflow as tf
+
+MEL_SCALES = ("slaney", "htk")
+NORMALIZATIONS = ("utterance", "none")
+
+# Floor of the per-bin standard deviation (log units). Bands with almost no energy (silence, or
+# above the Nyquist frequency of 8 kHz audio in a 16 kHz model) vary only by float round-off;
+# dividing by their tiny spread would blow that noise up to unit-size features.
+_MINIMUM_STD = 1.0
+# librosa.power_to_db's default floor, so MFCCs agree on near-silent frames.
+_POWER_FLOOR = 1e-10
+
+
+def frame_lengths(
+    sample_rate: int, window_ms: float, hop_ms: float, fft_length: int | None
+) -> tuple[int, int, int]:
+    """Return (window_length, hop_length, fft_length) in samples for the given settings."""
+    window_length = int(round(sample_rate * window_ms / 1000.0))
+    hop_length = int(round(sample_rate * hop_ms / 1000.0))
+    if window_length < 1 or hop_length < 1:
+        raise ValueError(
+            f"window_ms={window_ms} and hop_ms={hop_ms} must each cover at least one sample "
+            f"at {sample_rate} Hz"
+        )
+    if fft_length is None:
+        fft_length = 1 << (window_length - 1).bit_length()
+    if fft_length < window_length:
+        raise ValueError(f"fft_length={fft_length} is shorter than the window ({window_length})")
+    return window_length, hop_length, int(fft_length)
+
+
+def _hz_to_mel(frequencies: np.ndarray, mel_scale: str) -> np.ndarray:
+    frequencies = np.asarray(frequencies, dtype=np.float64)
+    if mel_scale == "htk":
+        return 2595.0 * np.log10(1.0 + frequencies / 700.0)
+    # Slaney: linear below 1 kHz, logarithmic above.
+    linear_step = 200.0 / 3
+    log_start_hz = 1000.0
+    log_start_mel = log_start_hz / linear_step
+    log_step = math.log(6.4) / 27.0
+    mels = frequencies / linear_step
+    above = frequencies >= log_start_hz
+    mels[above] = log_start_mel + np.log(frequencies[above] / log_start_hz) / log_step
+    return mels
+
+
+def _mel_to_hz(mels: np.ndarray, mel_scale: str) -> np.ndarray:
+    mels = np.asarray(mels, dtype=np.float64)
+    if mel_scale == "htk":
+        return 700.0 * (10.0 ** (mels / 2595.0) - 1.0)
+    linear_step = 200.0 / 3
+    log_start_hz = 1000.0
+    log_start_mel = log_start_hz / linear_step
+    log_step = math.log(6.4) / 27.0
+    frequencies = mels * linear_step
+    above = mels >= log_start_mel
+    frequencies[above] = log_start_hz * np.exp(log_step * (mels[above] - log_start_mel))
+    return frequencies
+
+
+def mel_filterbank(
+    sample_rate: int,
+    fft_length: int,
+    num_mel_bins: int,
+    fmin: float,
+    fmax: float,
+    mel_scale: str,
+) -> np.ndarray:
+    """Triangular mel filters as a [fft_length // 2 + 1, num_mel_bins] float32 matrix.
+
+    Same as `librosa.filters.mel(..., htk=mel_scale == "htk", norm="slaney" or None)`,
+    transposed so that spectrogram @ filterbank gives mel energies.
+    """
+    fft_frequencies = np.fft.rfftfreq(fft_length, d=1.0 / sample_rate)
+    edges = _mel_to_hz(
+        np.linspace(
+            _hz_to_mel(np.array([fmin]), mel_scale)[0],
+            _hz_to_mel(np.array([fmax]), mel_scale)[0],
+            num_mel_bins + 2,
+        ),
+        mel_scale,
+    )
+    widths = np.diff(edges)
+    distances = edges[:, None] - fft_frequencies[None, :]
+    weights = np.zeros((num_mel_bins, fft_frequencies.size), dtype=np.float64)
+    for index in range(num_mel_bins):
+        rising = -distances[index] / widths[index]
+        falling = distances[index + 2] / widths[index + 1]
+        weights[index] = np.maximum(0.0, np.minimum(rising, falling))
+    if mel_scale == "slaney":
+        # Area normalisation: each filter integrates to the same energy.
+        weights *= (2.0 / (edges[2 : num_mel_bins + 2] - edges[:num_mel_bins]))[:, None]
+    return weights.T.astype(np.float32)
+
+
+def _periodic_hann(window_length: int, fft_length: int) -> np.ndarray:
+    """Periodic Hann window centred in fft_length samples, as librosa's stft builds it."""
+    window = 0.5 - 0.5 * np.cos(2.0 * np.pi * np.arange(window_length) / window_length)
+    before = (fft_length - window_length) // 2
+    return np.pad(window, (before, fft_length - window_length - before)).astype(np.float32)
+
+
+@keras.saving.register_keras_serializable(package="toolkit")
+class LogMelSpectrogram(keras.layers.Layer):
+    """[batch, samples] waveforms to [batch, frames, num_mel_bins] log-mel features."""
+
+    def __init__(
+        self,
+        sample_rate: int = 16000,
+        window_ms: float = 25.0,
+        hop_ms: float = 10.0,
+        fft_length: int | None = None,
+        num_mel_bins: int = 40,
+        fmin: float = 20.0,
+        fmax: float | None = None,
+        mel_scale: str = "slaney",
+        log_offset: float = 1e-6,
+        center: bool = True,
+        normalization: str = "utterance",
+        **kwargs,
+    ):
+        super().__init__(**kwargs)
+        if mel_scale not in MEL_SCALES:
+            raise ValueError(f"mel_scale must be one of {MEL_SCALES}, got {mel_scale!r}")
+        if normalization not in NORMALIZATIONS:
+            raise ValueError(
+                f"normalization must be one of {NORMALIZATIONS}, got {normalization!r}"
+            )
+        nyquist = sample_rate / 2.0
+        upper = nyquist if fmax is None else fmax
+        if not 0.0 <= fmin < upper <= nyquist:
+            raise ValueError(
+                f"need 0 <= fmin < fmax <= sample_rate / 2, got fmin={fmin}, fmax={fmax}, "
+                f"sample_rate={sample_rate}"
+            )
+        self.sample_rate = int(sample_rate)
+        self.window_ms = float(window_ms)
+        self.hop_ms = float(hop_ms)
+        self.fft_length_setting = fft_length
+        self.num_mel_bins = int(num_mel_bins)
+        self.fmin = float(fmin)
+        self.fmax = fmax
+        self.mel_scale = mel_scale
+        self.log_offset = float(log_offset)
+        self.center = bool(center)
+        self.normalization = normalization
+        self.window_length, self.frame_step, self.fft_length = frame_lengths(
+            self.sample_rate, self.window_ms, self.hop_ms, fft_length
+        )
+        # Constants derived from the config, rebuilt on load rather than saved as weights.
+        self._window = _periodic_hann(self.window_length, self.fft_length)
+        self._filterbank = mel_filterbank(
+            self.sample_rate, self.fft_length, self.num_mel_bins, self.fmin, upper, mel_scale
+        )
+
+    @property
+    def input_dtype(self) -> str:
+        # Keep waveforms in float32 under mixed precision: float16 loses quiet samples.
+        return "float32"
+
+    @property
+    def num_features(self) -> int:
+        """Feature size of each output frame."""
+        return self.num_mel_bins
+
+    def num_frames(self, num_samples: int) -> int:
+        """Number of output frames for a clip of `num_samples` samples."""
+        padded = num_samples + 2 * (self.fft_length // 2) if self.center else num_samples
+        # Clips shorter than one window are zero-padded to one frame.
+        return 1 + max(padded - self.fft_length, 0) // self.frame_step
+
+    def _log_mel(self, mel: tf.Tensor) -> tf.Tensor:
+        return tf.math.log(mel + self.log_offset)
+
+    def _mel_energies(self, waveforms: tf.Tensor) -> tf.Tensor:
+        if self.center:
+            half = self.fft_length // 2
+            waveforms = tf.pad(waveforms, [[0, 0], [half, half]])
+        # Short clips: pad to one full window so every clip yields at least one frame.
+        missing = tf.maximum(self.fft_length - tf.shape(waveforms)[1], 0)
+        waveforms = tf.pad(waveforms, [[0, 0], [0, missing]])
+        frames = tf.signal.frame(waveforms, self.fft_length, self.frame_step)
+        spectrum = tf.signal.rfft(frames * self._window)
+        power = tf.math.square(tf.math.real(spectrum)) + tf.math.square(tf.math.imag(spectrum))
+        return tf.tensordot(power, self._filterbank, axes=1)
+
+    def _normalize(self, features: tf.Tensor) -> tf.Tensor:
+        if self.normalization == "none":
+            return features
+        mean = tf.reduce_mean(features, axis=1, keepdims=True)
+        std = tf.math.reduce_std(features, axis=1, keepdims=True)
+        return (features - mean) / tf.maximum(std, _MINIMUM_STD)
+
+    def call(self, inputs: tf.Tensor) -> tf.Tensor:
+        waveforms = tf.cast(inputs, tf.float32)
+        features = self._normalize(self._log_mel(self._mel_energies(waveforms)))
+        return tf.cast(features, self.compute_dtype)
+
+    def compute_output_shape(self, input_shape: tuple) -> tuple:
+        samples = input_shape[-1]
+        frames = None if samples is None else self.num_frames(samples)
+        return (input_shape[0], frames, self.num_features)
+
+    def get_config(self) -> dict:
+        config = super().get_config()
+        config.update(
+            {
+                "sample_rate": self.sample_rate,
+                "window_ms": self.window_ms,
+                "hop_ms": self.hop_ms,
+                "fft_length": self.fft_length_setting,
+                "num_mel_bins": self.num_mel_bins,
+                "fmin": self.fmin,
+                "fmax": self.fmax,
+                "mel_scale": self.mel_scale,
+                "log_offset": self.log_offset,
+                "center": self.center,
+                "normalization": self.normalization,
+            }
+        )
+        return config
+
+
+@keras.saving.register_keras_serializable(package="toolkit")
+class MFCC(LogMelSpectrogram):
+    """[batch, samples] waveforms to [batch, frames, num_coefficients] MFCCs.
+
+    Mel energies in dB (as librosa.power_to_db with amin=1e-10), then an orthonormal DCT-II
+    over the mel axis; `log_offset` is unused because the dB floor plays its role.
+    """
+
+    def __init__(self, num_coefficients: int = 13, **kwargs):
+        super().__init__(**kwargs)
+        if not 1 <= num_coefficients <= self.num_mel_bins:
+            raise ValueError(
+                f"num_coefficients must be between 1 and num_mel_bins={self.num_mel_bins}, "
+                f"got {num_coefficients}"
+            )
+        self.num_coefficients = int(num_coefficients)
+
+    @property
+    def num_features(self) -> int:
+        return self.num_coefficients
+
+    def _log_mel(self, mel: tf.Tensor) -> tf.Tensor:
+        decibels = 10.0 * tf.math.log(tf.maximum(mel, _POWER_FLOOR)) / math.log(10.0)
+        return tf.signal.dct(decibels, type=2, norm="ortho")[..., : self.num_coefficients]
+
+    def get_config(self) -> dict:
+        config = super().get_config()
+        config["num_coefficients"] = self.num_coefficients
+        return config
