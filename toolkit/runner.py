@@ -8,6 +8,7 @@ from __future__ import annotations
 import datetime
 import json
 import logging
+import os
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -175,30 +176,37 @@ def add_synthetic_speech(recipe: Recipe, task, splits: dict[str, pd.DataFrame], 
             "espeak-ng not found: training without synthetic speech (install espeak-ng to mix it in)"
         )
         return task
-    clips = tts.synthesize_label_clips(
-        task.labels,
-        run_dir / "synthetic_speech",
-        task.sample_rate,
-        count,
-        seed=recipe["data"]["seed"],
-    )
+    # Rendered at the narrowest sample rate of the recordings, so synthetic clips carry no
+    # high-frequency band the real ones lack (which a model would learn to tell them apart by).
+    rate = int(min(task.sample_rate, splits["train"]["file_rate"].min()))
+    seed = recipe["data"]["seed"]
+    cache = synthetic_speech_cache() / f"{rate}hz-seed{seed}"
+    clips = tts.synthesize_label_clips(task.labels, cache, rate, count, seed=seed)
     if clips.empty:
         log.info("synthetic speech: no label is a speakable word; none mixed in")
         return task
     clips = clips.assign(
-        source=[f"synthetic {Path(p).name}" for p in clips["audio"]],
-        duration=0.0,
-        file_rate=task.sample_rate,
+        source=[f"synthetic {Path(p).name}" for p in clips["audio"]], duration=0.0, file_rate=rate
     )
     spoken = sorted(clips["label"].unique())
     log.info(
-        "synthetic speech: mixed %d espeak-ng clips into training (%d per label for %s)",
+        "synthetic speech: mixed %d espeak-ng clips at %d Hz into training (%d per label for %s)",
         len(clips),
+        rate,
         count,
         ", ".join(spoken),
     )
     splits["train"] = pd.concat([splits["train"], clips], ignore_index=True)
     return task
+
+
+def synthetic_speech_cache() -> Path:
+    """Where rendered clips are kept between runs ($TOOLKIT_CACHE, else ~/.cache/toolkit)."""
+    root = (
+        os.environ.get("TOOLKIT_CACHE")
+        or Path(os.environ.get("XDG_CACHE_HOME", Path.home() / ".cache")) / "toolkit"
+    )
+    return Path(root) / "synthetic_speech"
 
 
 def open_run(run_dir: str | Path) -> Run:

@@ -213,15 +213,19 @@ def synthesize_label_clips(
         label_folder.mkdir(parents=True, exist_ok=True)
         label_seed = seed * 1_000_003 + zlib.crc32(label.encode())
         for index, choice in enumerate(choose_renderings(clips_per_label, label_seed)):
-            audio = synthesize(
-                text,
-                sample_rate,
-                voice=choice.voice,
-                rate=choice.rate,
-                pitch=choice.pitch,
-                amplitude=CLIP_AMPLITUDE,
-            )
             path = label_folder / f"tts_{index}.wav"
-            soundfile.write(path, audio, sample_rate, subtype="PCM_16")
+            # Renderings are deterministic, so a clip already on disk (a cache) is reused.
+            if not path.is_file():
+                audio = synthesize(
+                    text,
+                    sample_rate,
+                    voice=choice.voice,
+                    rate=choice.rate,
+                    pitch=choice.pitch,
+                    amplitude=CLIP_AMPLITUDE,
+                )
+                partial = path.with_suffix(".partial.wav")
+                soundfile.write(partial, audio, sample_rate, subtype="PCM_16")
+                partial.replace(path)
             rows.append({"audio": str(path), "label": label, "speaker": f"tts:{choice.voice}"})
     return pd.DataFrame(rows, columns=["audio", "label", "speaker"])
