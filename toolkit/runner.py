@@ -185,8 +185,12 @@ def add_synthetic_speech(recipe: Recipe, task, splits: dict[str, pd.DataFrame], 
     if clips.empty:
         log.info("synthetic speech: no label is a speakable word; none mixed in")
         return task
+    from toolkit.audio.io import audio_info
+
     clips = clips.assign(
-        source=[f"synthetic {Path(p).name}" for p in clips["audio"]], duration=0.0, file_rate=rate
+        source=[f"synthetic {Path(p).name}" for p in clips["audio"]],
+        duration=[audio_info(p).duration for p in clips["audio"]],
+        file_rate=rate,
     )
     spoken = sorted(clips["label"].unique())
     log.info(

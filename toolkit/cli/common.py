@@ -74,13 +74,13 @@ def setup_logging(run_dir: Path | None = None) -> None:
         logger.addHandler(stream)
     if run_dir is not None:
         run_dir.mkdir(parents=True, exist_ok=True)
-        path = str(run_dir / "log.txt")
-        if not any(
-            isinstance(h, logging.FileHandler) and h.baseFilename == path for h in logger.handlers
-        ):
-            handler = logging.FileHandler(path)
-            handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(message)s"))
-            logger.addHandler(handler)
+        # One log file at a time: a second run in the same process must not write into the first's.
+        for handler in [h for h in logger.handlers if isinstance(h, logging.FileHandler)]:
+            logger.removeHandler(handler)
+            handler.close()
+        handler = logging.FileHandler(run_dir / "log.txt")
+        handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(message)s"))
+        logger.addHandler(handler)
     logger.propagate = False
 
 
