@@ -24,30 +24,9 @@ from typing import Any
 import keras
 from keras import layers, ops
 
+from toolkit.models.validation import BATCH_NORM_MOMENTUM, pair, positive_int
+
 RNN_TYPES = ("gru", "lstm")
-
-
-def _positive_int(value: Any, name: str) -> int:
-    if isinstance(value, bool) or not isinstance(value, int) or value < 1:
-        raise ValueError(f"{name} must be a positive integer, received {value!r}")
-    return value
-
-
-def _pair(value: Any, name: str) -> tuple[int, int]:
-    """A (time, frequency) pair of positive ints from an int, list or tuple (YAML gives lists)."""
-    if isinstance(value, int) and not isinstance(value, bool):
-        value = (value, value)
-    if not isinstance(value, list | tuple) or len(value) != 2:
-        raise ValueError(f"{name} must be an int or a [time, frequency] pair, received {value!r}")
-    for item in value:
-        if isinstance(item, bool) or not isinstance(item, int) or item < 1:
-            raise ValueError(f"{name} must hold positive integers, received {value!r}")
-    return int(value[0]), int(value[1])
-
-
-# Keras' default (0.99) leaves the moving statistics near their initial values for the
-# first few hundred steps, which breaks inference on the small datasets keyword spotting uses.
-BATCH_NORM_MOMENTUM = 0.9
 
 
 @keras.saving.register_keras_serializable(package="toolkit")
@@ -83,29 +62,29 @@ class CRNN(layers.Layer):
         **kwargs: Any,
     ) -> None:
         super().__init__(**kwargs)
-        self.num_features = _positive_int(num_features, "num_features")
+        self.num_features = positive_int(num_features, "num_features")
         if not isinstance(conv_filters, list | tuple) or not conv_filters:
             raise ValueError(
                 f"conv_filters must be a non-empty list of channel counts, received {conv_filters!r}"
             )
-        self.conv_filters = [_positive_int(filters, "conv_filters") for filters in conv_filters]
-        self.conv_kernel_size = _pair(conv_kernel_size, "conv_kernel_size")
+        self.conv_filters = [positive_int(filters, "conv_filters") for filters in conv_filters]
+        self.conv_kernel_size = pair(conv_kernel_size, "conv_kernel_size")
         if not isinstance(conv_strides, list | tuple) or len(conv_strides) != len(conv_filters):
             raise ValueError(
                 f"conv_strides must list one stride per convolution ({len(conv_filters)}), "
                 f"received {conv_strides!r}"
             )
-        self.conv_strides = [_pair(stride, "conv_strides") for stride in conv_strides]
+        self.conv_strides = [pair(stride, "conv_strides") for stride in conv_strides]
         if rnn_type not in RNN_TYPES:
             raise ValueError(f"rnn_type must be one of {RNN_TYPES}, received {rnn_type!r}")
         self.rnn_type = rnn_type
-        self.rnn_units = _positive_int(rnn_units, "rnn_units")
-        self.rnn_layers = _positive_int(rnn_layers, "rnn_layers")
+        self.rnn_units = positive_int(rnn_units, "rnn_units")
+        self.rnn_layers = positive_int(rnn_layers, "rnn_layers")
         if not isinstance(dropout_rate, int | float) or not 0.0 <= dropout_rate < 1.0:
             raise ValueError(f"dropout_rate must be in [0, 1), received {dropout_rate!r}")
         self.dropout_rate = float(dropout_rate)
         if projection_units is not None:
-            _positive_int(projection_units, "projection_units")
+            positive_int(projection_units, "projection_units")
         self.projection_units = projection_units
 
         # Layers. Convolutions leave out the bias because BatchNorm's beta does the same job.

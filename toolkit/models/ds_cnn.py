@@ -21,28 +21,7 @@ from typing import Any
 import keras
 from keras import layers, ops
 
-
-def _positive_int(value: Any, name: str) -> int:
-    if isinstance(value, bool) or not isinstance(value, int) or value < 1:
-        raise ValueError(f"{name} must be a positive integer, received {value!r}")
-    return value
-
-
-def _pair(value: Any, name: str) -> tuple[int, int]:
-    """A (time, frequency) pair of positive ints from an int, list or tuple (YAML gives lists)."""
-    if isinstance(value, int) and not isinstance(value, bool):
-        value = (value, value)
-    if not isinstance(value, list | tuple) or len(value) != 2:
-        raise ValueError(f"{name} must be an int or a [time, frequency] pair, received {value!r}")
-    for item in value:
-        if isinstance(item, bool) or not isinstance(item, int) or item < 1:
-            raise ValueError(f"{name} must hold positive integers, received {value!r}")
-    return int(value[0]), int(value[1])
-
-
-# Keras' default (0.99) leaves the moving statistics near their initial values for the
-# first few hundred steps, which breaks inference on the small datasets keyword spotting uses.
-BATCH_NORM_MOMENTUM = 0.9
+from toolkit.models.validation import BATCH_NORM_MOMENTUM, pair, positive_int
 
 
 @keras.saving.register_keras_serializable(package="toolkit")
@@ -76,14 +55,14 @@ class DSCNN(layers.Layer):
         **kwargs: Any,
     ) -> None:
         super().__init__(**kwargs)
-        self.num_features = _positive_int(num_features, "num_features")
-        self.filters = _positive_int(filters, "filters")
+        self.num_features = positive_int(num_features, "num_features")
+        self.filters = positive_int(filters, "filters")
         if isinstance(num_blocks, bool) or not isinstance(num_blocks, int) or num_blocks < 0:
             raise ValueError(f"num_blocks must be a non-negative integer, received {num_blocks!r}")
         self.num_blocks = num_blocks
-        self.first_kernel_size = _pair(first_kernel_size, "first_kernel_size")
-        self.first_strides = _pair(first_strides, "first_strides")
-        self.kernel_size = _pair(kernel_size, "kernel_size")
+        self.first_kernel_size = pair(first_kernel_size, "first_kernel_size")
+        self.first_strides = pair(first_strides, "first_strides")
+        self.kernel_size = pair(kernel_size, "kernel_size")
         if block_strides is None:
             self.block_strides = None
             strides_per_block = [(1, 1)] * num_blocks
@@ -93,7 +72,7 @@ class DSCNN(layers.Layer):
                     f"block_strides must list one stride per block ({num_blocks}), "
                     f"received {block_strides!r}"
                 )
-            strides_per_block = [_pair(stride, "block_strides") for stride in block_strides]
+            strides_per_block = [pair(stride, "block_strides") for stride in block_strides]
             self.block_strides = strides_per_block
         if not isinstance(dropout_rate, int | float) or not 0.0 <= dropout_rate < 1.0:
             raise ValueError(f"dropout_rate must be in [0, 1), received {dropout_rate!r}")

@@ -1,0 +1,28 @@
+"""Checks shared by the backbones' constructors (recipes hand them YAML values)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+
+def positive_int(value: Any, name: str) -> int:
+    if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+        raise ValueError(f"{name} must be a positive integer, received {value!r}")
+    return value
+
+
+def pair(value: Any, name: str) -> tuple[int, int]:
+    """A (time, frequency) pair of positive ints from an int, list or tuple (YAML gives lists)."""
+    if isinstance(value, int) and not isinstance(value, bool):
+        value = (value, value)
+    if not isinstance(value, list | tuple) or len(value) != 2:
+        raise ValueError(f"{name} must be an int or a [time, frequency] pair, received {value!r}")
+    for item in value:
+        if isinstance(item, bool) or not isinstance(item, int) or item < 1:
+            raise ValueError(f"{name} must hold positive integers, received {value!r}")
+    return int(value[0]), int(value[1])
+
+
+# Keras' default (0.99) leaves the moving statistics near their initial values for the
+# first few hundred steps, which breaks inference on the small datasets keyword spotting uses.
+BATCH_NORM_MOMENTUM = 0.9
