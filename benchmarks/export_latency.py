@@ -39,11 +39,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         default="export_latency",
         help="RESULTS.md section to write (default export_latency), to keep several models.",
     )
-    parser.add_argument(
-        "--no-record",
-        action="store_true",
-        help="Print the table only; leave benchmarks/RESULTS.md unchanged.",
-    )
+    results.add_record_argument(parser)
     args = parser.parse_args(argv)
     if args.runs < 1 or args.warmup < 0:
         parser.error("--runs must be positive and --warmup not negative")
@@ -142,17 +138,10 @@ def main(argv: list[str] | None = None) -> int:
         f"TensorFlow threads: intra-op {tf.config.threading.get_intra_op_parallelism_threads()}, "
         f"inter-op {tf.config.threading.get_inter_op_parallelism_threads()} (0 = all cores).",
     ]
-    print()
-    print(results.text_table(headers, rows))
-    for note in notes:
-        print(f"- {note}")
-    if not args.no_record:
-        body = results.markdown_table(headers, rows)
-        title = "Exported SavedModel latency (batch 1)"
-        if args.section != "export_latency":
-            title += f": {args.section}"
-        path = results.update_section(args.section, results.section(title, body, notes))
-        print(f"updated {path}")
+    title = "Exported SavedModel latency (batch 1)"
+    if args.section != "export_latency":
+        title += f": {args.section}"
+    results.report(args.section, title, headers, rows, notes, record=not args.no_record)
     return 0
 
 

@@ -49,11 +49,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--repeats", type=int, default=3, help="Timed repeats; the best is kept.")
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--device", choices=["auto", "cpu", "gpu"], default="auto")
-    parser.add_argument(
-        "--no-record",
-        action="store_true",
-        help="Print the table only; leave benchmarks/RESULTS.md unchanged.",
-    )
+    results.add_record_argument(parser)
     args = parser.parse_args(argv)
     if args.clips < 1 or args.batch_size < 1 or args.repeats < 1 or args.duration <= 0:
         parser.error("--clips, --batch-size, --repeats and --duration must be positive")
@@ -219,16 +215,14 @@ def main(argv: list[str] | None = None) -> int:
         f"inter-op {tf.config.threading.get_inter_op_parallelism_threads()} (0 = all cores); "
         "the librosa loop calls one clip at a time from Python.",
     ]
-    print()
-    print(results.text_table(headers, rows))
-    for note in notes:
-        print(f"- {note}")
-    if not args.no_record:
-        body = results.markdown_table(headers, rows)
-        path = results.update_section(
-            SECTION, results.section("Feature extraction speed (log-mel)", body, notes)
-        )
-        print(f"updated {path}")
+    results.report(
+        SECTION,
+        "Feature extraction speed (log-mel)",
+        headers,
+        rows,
+        notes,
+        record=not args.no_record,
+    )
     return 0
 
 

@@ -128,3 +128,11 @@ def display_path(path: str | Path) -> str:
         return str(path.relative_to(REPO_ROOT))
     except ValueError:
         return str(path)
+
+
+def resolve_recipe(name: str) -> str:
+    """A recipe path as given, or relative to the repository root."""
+    path = Path(name)
+    if not path.is_file() and not path.is_absolute() and (REPO_ROOT / path).is_file():
+        return str(REPO_ROOT / path)
+    return name

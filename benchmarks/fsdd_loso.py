@@ -45,19 +45,8 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         help="Folder for the class folders and one run directory per speaker "
         "(default: runs/bench_fsdd_loso).",
     )
-    parser.add_argument(
-        "--no-record",
-        action="store_true",
-        help="Print the table only; leave benchmarks/RESULTS.md unchanged.",
-    )
+    results.add_record_argument(parser)
     return parser.parse_args(argv)
-
-
-def resolve_recipe(name: str) -> str:
-    path = Path(name)
-    if not path.is_file() and not path.is_absolute() and (fsdd_common.REPO_ROOT / path).is_file():
-        return str(fsdd_common.REPO_ROOT / path)
-    return name
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -67,7 +56,7 @@ def main(argv: list[str] | None = None) -> int:
     output = Path(args.output).resolve()
     if args.limit is not None:
         root = fsdd_common.subset_root(root, output / "fsdd_subset", args.limit)
-    recipe = resolve_recipe(args.recipe)
+    recipe = fsdd_common.resolve_recipe(args.recipe)
     if not Path(recipe).is_file():
         raise SystemExit(f"error: {args.recipe}: recipe file not found")
 
@@ -187,17 +176,15 @@ def main(argv: list[str] | None = None) -> int:
             f"{len(table)} clips took {feature_seconds:.1f} s once, shared by every fold."
         )
 
-    print()
-    print(results.text_table(headers, [*rows, mean_row]))
-    for note in notes:
-        print(f"- {note}")
-    if not args.no_record:
-        body = results.markdown_table(headers, [*rows, [f"**{cell}**" for cell in mean_row]])
-        path = results.update_section(
-            SECTION,
-            results.section("FSDD, leave one speaker out (own-data template)", body, notes),
-        )
-        print(f"updated {path}")
+    results.report(
+        SECTION,
+        "FSDD, leave one speaker out (own-data template)",
+        headers,
+        [*rows, mean_row],
+        notes,
+        record=not args.no_record,
+        markdown_rows=[*rows, [f"**{cell}**" for cell in mean_row]],
+    )
     return 0
 
 

@@ -34,19 +34,8 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument(
         "--output", default="runs/bench_fsdd", help="Run directory (default: runs/bench_fsdd)."
     )
-    parser.add_argument(
-        "--no-record",
-        action="store_true",
-        help="Print the table only; leave benchmarks/RESULTS.md unchanged.",
-    )
+    results.add_record_argument(parser)
     return parser.parse_args(argv)
-
-
-def resolve_recipe(name: str) -> str:
-    path = Path(name)
-    if not path.is_file() and not path.is_absolute() and (fsdd_common.REPO_ROOT / path).is_file():
-        return str(fsdd_common.REPO_ROOT / path)
-    return name
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -71,7 +60,7 @@ def main(argv: list[str] | None = None) -> int:
             f"{len(split['train'])} train clips, {len(split['test'])} test clips.",
         ]
 
-    recipe = resolve_recipe(args.recipe)
+    recipe = fsdd_common.resolve_recipe(args.recipe)
     overrides = [f"data.root={root}", *args.overrides]
     toolkit = fsdd_common.train_and_evaluate(recipe, overrides, output, args.device, export=True)
     rows.append(
@@ -117,14 +106,7 @@ def main(argv: list[str] | None = None) -> int:
 
     test_count = len(split["test"])
     headers = ["system", "test accuracy", f"errors/{test_count}", "macro F1", "train time"]
-    print()
-    print(results.text_table(headers, rows))
-    for note in notes:
-        print(f"- {note}")
-    if not args.no_record:
-        body = results.markdown_table(headers, rows)
-        path = results.update_section(SECTION, results.section("FSDD, official split", body, notes))
-        print(f"updated {path}")
+    results.report(SECTION, "FSDD, official split", headers, rows, notes, record=not args.no_record)
     return 0
 
 

@@ -130,3 +130,31 @@ def text_table(headers: Sequence[str], rows: Sequence[Sequence[object]]) -> str:
 
 def seconds(value: float) -> str:
     return f"{value:.1f} s" if value < 600 else f"{value / 60:.1f} min"
+
+
+def add_record_argument(parser) -> None:
+    """`--no-record`: print the table only."""
+    parser.add_argument(
+        "--no-record",
+        action="store_true",
+        help="Print the table only; leave benchmarks/RESULTS.md unchanged.",
+    )
+
+
+def report(
+    name: str,
+    title: str,
+    headers: Sequence[str],
+    rows: Sequence[Sequence[object]],
+    notes: Sequence[str],
+    record: bool,
+    markdown_rows: Sequence[Sequence[object]] | None = None,
+) -> None:
+    """Print the table and notes; with `record`, replace section `name` of RESULTS.md."""
+    print()
+    print(text_table(headers, rows))
+    for note in notes:
+        print(f"- {note}")
+    if record:
+        body = markdown_table(headers, markdown_rows if markdown_rows is not None else rows)
+        print(f"updated {update_section(name, section(title, body, notes))}")

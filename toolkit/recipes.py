@@ -89,15 +89,15 @@ def apply_override(raw: dict[str, Any], parts: list[str], value: Any) -> None:
 
 def read_yaml(path: Path) -> dict[str, Any]:
     if not path.is_file():
-        raise RecipeError(f"{path}: recipe file not found")
+        raise RecipeError("recipe file not found")
     try:
         raw = yaml.safe_load(path.read_text())
     except yaml.YAMLError as error:
-        raise RecipeError(f"{path}: not valid YAML ({str(error).splitlines()[0]})") from None
+        raise RecipeError(f"not valid YAML ({str(error).splitlines()[0]})") from None
     if raw is None:
         raw = {}
     if not isinstance(raw, dict):
-        raise RecipeError(f"{path}: a recipe is a mapping of blocks ({', '.join(BLOCKS)})")
+        raise RecipeError("a recipe is a mapping of blocks ({', '.join(BLOCKS)})")
     return raw
 
 
