@@ -3,13 +3,12 @@
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import shutil
-import time
 from pathlib import Path
 
-REPO_ROOT = Path(__file__).resolve().parent.parent
+from recipe_runs import display_path, resolve_recipe, select_device, train_and_evaluate  # noqa: F401
+
 # FSDD's official split: takes 0-4 of every speaker and digit are test, 5-49 train.
 TEST_TAKES = 5
 
@@ -41,13 +40,6 @@ def add_common_arguments(parser: argparse.ArgumentParser) -> None:
     )
 
 
-def select_device(device: str) -> None:
-    """Hide GPUs for --device cpu; must run before TensorFlow is imported."""
-    if device == "cpu":
-        os.environ["CUDA_VISIBLE_DEVICES"] = "-1"
-    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
-
-
 def check_fsdd(root: str) -> Path:
     path = Path(root).expanduser().resolve()
     if not (path / "recordings").is_dir():
@@ -75,64 +67,3 @@ def subset_root(root: Path, output: Path, limit: int) -> Path:
         except OSError:
             shutil.copy2(source, recordings / source.name)
     return output
-
-
-def train_and_evaluate(
-    recipe_path: str, overrides: list[str], run_dir: Path, device: str, export: bool = False
-) -> dict:
-    """Train a recipe through the toolkit's library calls and score its test split."""
-    from toolkit import runner
-    from toolkit.cli.common import setup_logging
-    from toolkit.recipes import load_recipe
-
-    recipe = load_recipe(recipe_path, overrides)
-    setup_logging(run_dir)
-    started = time.perf_counter()
-    run = runner.train(recipe, run_dir, device=device)
-    results = runner.evaluate(run)
-    wall_seconds = time.perf_counter() - started
-    if "test" not in results:
-        raise SystemExit(f"error: {recipe_path}: the run has no test split to report")
-    if export and recipe["export"]["enabled"]:
-        runner.export(run, force=True)
-    training = json.loads((run_dir / "training.json").read_text())
-    test = results["test"]
-    return {
-        "accuracy": float(test["accuracy"]),
-        "macro_f1": float(test["macro_f1"]),
-        "errors": int(test["errors"]),
-        "examples": int(test["examples"]),
-        "seconds": float(training["seconds"]),
-        # Data checks, synthetic speech, training and evaluation: everything but the export.
-        "wall_seconds": wall_seconds,
-        "parameters": int(training["parameters"]),
-        "train_examples": int(training["train_examples"]),
-        "valid_examples": int(training["valid_examples"]),
-        "epochs_run": epochs_run(run_dir),
-        "epochs": int(recipe["train"]["epochs"]),
-    }
-
-
-def epochs_run(run_dir: Path) -> int | None:
-    history = run_dir / "history.csv"
-    if not history.is_file():
-        return None
-    lines = [line for line in history.read_text().splitlines() if line.strip()]
-    return max(0, len(lines) - 1)
-
-
-def display_path(path: str | Path) -> str:
-    """A path relative to the repository root where it lies inside it."""
-    path = Path(path).resolve()
-    try:
-        return str(path.relative_to(REPO_ROOT))
-    except ValueError:
-        return str(path)
-
-
-def resolve_recipe(name: str) -> str:
-    """A recipe path as given, or relative to the repository root."""
-    path = Path(name)
-    if not path.is_file() and not path.is_absolute() and (REPO_ROOT / path).is_file():
-        return str(REPO_ROOT / path)
-    return name

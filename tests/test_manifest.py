@@ -20,6 +20,7 @@ def data_block(**values):
         "valid_fraction": 0.25,
         "columns": {},
         "seed": 1,
+        "encoding_errors": "strict",
     }
     block.update(values)
     return block

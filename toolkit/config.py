@@ -29,6 +29,9 @@ class DataConfig:
     columns: dict[str, str] = field(default_factory=dict)
     # "raise": the first bad row stops the run; "skip": bad rows are dropped and listed.
     on_error: Literal["raise", "skip"] = "raise"
+    # Bytes that are not UTF-8 in a manifest: "strict" names the line, "replace" substitutes
+    # U+FFFD and counts the rows.
+    encoding_errors: Literal["strict", "replace"] = "strict"
     # Warn when a class has fewer training examples than this.
     min_examples_per_class: int = 5
     # Keep decoded inputs in memory after the first epoch (small and medium datasets).
@@ -56,6 +59,11 @@ class AudioAugmentConfig:
 
 
 @dataclass
+class NoAugmentConfig:
+    """Tasks without data augmentation settings (text): the `augment` block stays empty."""
+
+
+@dataclass
 class TrainConfig:
     epochs: int = 30
     batch_size: int = 64
@@ -66,8 +74,9 @@ class TrainConfig:
     warmup_epochs: float = 0.0
     clip_norm: float | None = None
     early_stopping_patience: int | None = 10
-    # Checkpoint selection and early stopping watch this validation metric.
-    monitor: str = "val_accuracy"
+    # Checkpoint selection and early stopping watch this validation metric; null: the task's
+    # own (val_accuracy for classification, val_f1 for multi-label and tagging).
+    monitor: str | None = None
     mixed_precision: bool = False
     seed: int = 1234
     verbose: int = 1

@@ -42,6 +42,98 @@ def classification_metrics(
     }
 
 
+def multi_label_metrics(
+    truth: np.ndarray, predicted: np.ndarray, labels: list[str]
+) -> dict[str, Any]:
+    """Micro/macro F1, exact-match accuracy and per-label precision/recall/F1 (boolean matrices)."""
+    from sklearn.metrics import f1_score, precision_recall_fscore_support
+
+    precision, recall, f1, support = precision_recall_fscore_support(
+        truth, predicted, zero_division=0
+    )
+    return {
+        "f1": float(f1_score(truth, predicted, average="micro", zero_division=0)),
+        "macro_f1": float(f1_score(truth, predicted, average="macro", zero_division=0)),
+        "exact_match": float(np.mean((truth == predicted).all(axis=1))) if len(truth) else 0.0,
+        "examples": int(len(truth)),
+        "per_class": {
+            label: {
+                "precision": float(precision[i]),
+                "recall": float(recall[i]),
+                "f1": float(f1[i]),
+                "support": int(support[i]),
+            }
+            for i, label in enumerate(labels)
+        },
+    }
+
+
+def tagging_metrics(
+    truth: list[list[str]], predicted: list[list[str]], scheme: str
+) -> dict[str, Any]:
+    """Span precision/recall/F1 overall and per entity type (seqeval, CoNLL evaluation), and
+    token accuracy; tags without a scheme (POS) are scored by token accuracy alone, as `f1`."""
+    flat_truth = [tag for tags in truth for tag in tags]
+    flat_predicted = [tag for tags in predicted for tag in tags]
+    accuracy = (
+        float(np.mean(np.array(flat_truth) == np.array(flat_predicted))) if flat_truth else 0.0
+    )
+    result: dict[str, Any] = {
+        "token_accuracy": accuracy,
+        "sentences": len(truth),
+        "tokens": len(flat_truth),
+    }
+    if scheme == "none":
+        return {"f1": accuracy, **result}
+    from seqeval.metrics import classification_report, f1_score, precision_score, recall_score
+    from seqeval.scheme import IOBES
+
+    # BIOES is scored strictly; IOB1/IOB2 the way the CoNLL script does.
+    options = {"mode": "strict", "scheme": IOBES} if scheme == "bioes" else {}
+    report = classification_report(truth, predicted, output_dict=True, zero_division=0, **options)
+    per_type = {
+        name: {
+            "precision": float(v["precision"]),
+            "recall": float(v["recall"]),
+            "f1": float(v["f1-score"]),
+            "support": int(v["support"]),
+        }
+        for name, v in report.items()
+        if not name.endswith(" avg")
+    }
+    return {
+        "f1": float(f1_score(truth, predicted, zero_division=0, **options)),
+        "precision": float(precision_score(truth, predicted, zero_division=0, **options)),
+        "recall": float(recall_score(truth, predicted, zero_division=0, **options)),
+        **result,
+        "per_type": per_type,
+    }
+
+
+def top_k_table(
+    keys: list[str],
+    probabilities: np.ndarray,
+    labels: list[str],
+    top_k: int,
+    key_column: str = "path",
+):
+    """One row per input: its key (path or text), the best label and score, then the next k-1."""
+    import pandas as pd
+
+    k = min(top_k, len(labels))
+    order = np.argsort(-probabilities, axis=-1)[:, :k]
+    rows = np.arange(len(keys))
+    table = {
+        key_column: keys,
+        "label": [labels[row[0]] for row in order],
+        "score": probabilities[rows, order[:, 0]],
+    }
+    for rank in range(1, k):
+        table[f"label_{rank + 1}"] = [labels[row[rank]] for row in order]
+        table[f"score_{rank + 1}"] = probabilities[rows, order[:, rank]]
+    return pd.DataFrame(table)
+
+
 def plot_confusion_matrix(
     matrix: list[list[int]], labels: list[str], path: Path, title: str
 ) -> None:
@@ -75,6 +167,7 @@ def plot_confusion_matrix(
                 )
     figure.colorbar(image, ax=axes, fraction=0.046)
     figure.tight_layout()
+    Path(path).parent.mkdir(parents=True, exist_ok=True)
     figure.savefig(path, dpi=110)
     plt.close(figure)
 
@@ -107,6 +200,7 @@ def plot_learning_curves(history_csv: Path, path: Path) -> bool:
         axis.set_title(name)
         axis.legend()
     figure.tight_layout()
+    Path(path).parent.mkdir(parents=True, exist_ok=True)
     figure.savefig(path, dpi=110)
     plt.close(figure)
     return True

@@ -22,6 +22,8 @@ def expand_paths(paths: list[str]) -> list[str]:
                     f"{path}: no audio files ({', '.join(SUPPORTED_EXTENSIONS)}) in this folder"
                 )
             found.extend(str(p) for p in files)
+        elif not path.exists():
+            raise DataError(f"{path}: no such file")
         else:
             found.append(str(path))
     return found
@@ -31,32 +33,71 @@ def is_saved_model(path: str | Path) -> bool:
     return (Path(path) / "saved_model.pb").is_file()
 
 
-def predict_paths(model_path: str, paths: list[str], top_k: int) -> pd.DataFrame:
-    """Top-k labels and scores for every audio file under `paths`."""
-    files = expand_paths(paths)
+def predict(model_path: str, inputs: list[str], top_k: int) -> pd.DataFrame:
+    """Top-k labels and scores for every input: audio files or folders for audio models,
+    texts, text files or manifests for text models."""
     if is_saved_model(model_path):
-        return predict_with_saved_model(model_path, files, top_k)
+        return predict_with_saved_model(model_path, inputs, top_k)
     from toolkit import runner
 
     run = runner.open_run(model_path)
+    if hasattr(run.task, "predict_inputs"):
+        return run.task.predict_inputs(run.model, inputs, top_k)
+    files = expand_paths(inputs)
     for path in files:
         read_audio(path, run.task.sample_rate)  # one clear error for a bad file, before batching
     return run.task.predict_files(run.model, files, top_k)
 
 
-def predict_with_saved_model(model_path: str, files: list[str], top_k: int) -> pd.DataFrame:
-    """Run the SavedModel's waveform signature; its `metadata` signature gives the sample rate."""
+def predict_with_saved_model(model_path: str, inputs: list[str], top_k: int) -> pd.DataFrame:
+    """Run the SavedModel's serving signature; its `metadata` says what it takes."""
     import tensorflow as tf
 
-    from toolkit.tasks.audio_classification import top_k_table
+    from toolkit.evaluation import top_k_table
 
     loaded = tf.saved_model.load(model_path)
     metadata = loaded.metadata()
-    sample_rate = int(metadata["sample_rate"].numpy())
+    serve = loaded.signatures["serving_default"]
+    if "tags" in metadata:
+        return tag_with_saved_model(serve, inputs)
     labels = [label.decode("utf-8") for label in metadata["labels"].numpy()]
+    if "sample_rate" not in metadata:
+        from toolkit.data.text_check import read_prediction_texts
+
+        texts = read_prediction_texts(inputs)
+        probabilities = serve(text=tf.constant(texts))["probabilities"].numpy()
+        return top_k_table(texts, probabilities, labels, top_k, "text")
+    files = expand_paths(inputs)
+    sample_rate = int(metadata["sample_rate"].numpy())
     probabilities = []
     for path in files:
         waveform = read_audio(path, sample_rate)
-        outputs = loaded.signatures["serving_default"](waveforms=tf.constant(waveform[np.newaxis]))
+        outputs = serve(waveforms=tf.constant(waveform[np.newaxis]))
         probabilities.append(outputs["probabilities"].numpy()[0])
     return top_k_table(files, np.stack(probabilities), labels, top_k)
+
+
+def tag_with_saved_model(serve, inputs: list[str]) -> pd.DataFrame:
+    """Tags and entities for raw sentences through a tagging SavedModel."""
+    import tensorflow as tf
+
+    from toolkit.data.text_check import read_prediction_texts
+
+    texts = read_prediction_texts(inputs)
+    out = {key: value.numpy() for key, value in serve(sentences=tf.constant(texts)).items()}
+    rows = []
+    for i, text in enumerate(texts):
+        n = int(out["lengths"][i])
+        rows.append(
+            {
+                "text": text,
+                "tokens": " ".join(t.decode() for t in out["tokens"][i, :n]),
+                "tags": " ".join(t.decode() for t in out["tags"][i, :n]),
+                "entities": "; ".join(
+                    f"{kind.decode()}: {name.decode()}"
+                    for name, kind in zip(out["entity_text"][i], out["entity_type"][i], strict=True)
+                    if kind
+                ),
+            }
+        )
+    return pd.DataFrame(rows)

@@ -23,7 +23,13 @@ from toolkit.errors import RecipeError
 BLOCKS = ("task", "data", "features", "augment", "model", "train", "export")
 COMPONENT_BLOCKS = {"task": "task", "features": "features", "model": "model"}
 # Constructor arguments the toolkit derives and passes itself (never written in a recipe).
-DERIVED = {"task": set(), "features": {"sample_rate"}, "model": {"num_features"}}
+# Which of them a component receives is up to its constructor: a backbone over spectrograms takes
+# `num_features`, one over tokens `vocabulary_size`.
+DERIVED = {
+    "task": set(),
+    "features": {"sample_rate"},
+    "model": {"num_features", "vocabulary_size", "character_vocabulary_size"},
+}
 RECIPES_ROOT = Path(__file__).resolve().parent.parent / "recipes"
 
 

@@ -14,18 +14,33 @@ from toolkit.errors import RecipeError
 REGISTRY: dict[str, dict[str, str]] = {
     "task": {
         "audio_classification": "toolkit.tasks.audio_classification:AudioClassification",
+        "text_classification": "toolkit.tasks.text_classification:TextClassification",
+        "sequence_tagging": "toolkit.tasks.sequence_tagging:SequenceTagging",
     },
     "features": {
         "log_mel": "toolkit.audio.features:LogMelSpectrogram",
         "mfcc": "toolkit.audio.features:MFCC",
+        "word": "toolkit.text.tokenizers:WordTokenizer",
+        "character": "toolkit.text.tokenizers:CharacterTokenizer",
+        "word_characters": "toolkit.text.token_features:WordCharacterFeatures",
     },
     "model": {
         "ds_cnn": "toolkit.models.ds_cnn:DSCNN",
         "crnn": "toolkit.models.crnn:CRNN",
+        "ngram_bag": "toolkit.models.ngram_bag:NGramBag",
+        "text_cnn": "toolkit.models.text_cnn:TextCNN",
+        "recurrent_text": "toolkit.models.text_rnn:RecurrentText",
+        "bilstm_char_cnn": "toolkit.models.bilstm_char_cnn:BiLSTMCharCNN",
     },
     "dataset": {
         "fsdd": "toolkit.data.preparers.fsdd:prepare",
         "speech_commands": "toolkit.data.preparers.speech_commands:prepare",
+        "imdb": "toolkit.data.preparers.imdb:prepare",
+        "ag_news": "toolkit.data.preparers.ag_news:prepare",
+        "conll2003": "toolkit.data.preparers.conll2003:prepare",
+        "an4": "toolkit.data.preparers.an4:prepare",
+        "librispeech": "toolkit.data.preparers.librispeech:prepare",
+        "ljspeech": "toolkit.data.preparers.ljspeech:prepare",
     },
 }
 

@@ -48,14 +48,32 @@ def build_task(recipe: Recipe):
         raise ToolkitError(f"{recipe.source}: task: {error}") from None
 
 
-def build_model(recipe: Recipe, task):
-    """Feature extractor (sizes from the task) -> backbone (sizes from the features) -> head."""
+def build_model(recipe: Recipe, task, train: pd.DataFrame | None = None):
+    """Feature extractor or tokenizer (sizes from the task, vocabularies from the training
+    split) -> backbone (sizes from the features) -> head."""
     try:
-        features = registry.build("features", recipe["features"], sample_rate=task.sample_rate)
-        backbone = registry.build("model", recipe["model"], num_features=features.num_features)
+        features = registry.build("features", recipe["features"], **task.feature_arguments())
+        if train is not None:
+            task.adapt(features, train)
+        sizes = features.derived_sizes()
+        check_compatible(recipe, sizes)
+        backbone = registry.build("model", recipe["model"], **sizes)
         return task.build_model(features, backbone, recipe["augment"])
     except ValueError as error:
         raise ToolkitError(f"{recipe.source}: {error}") from None
+
+
+def check_compatible(recipe: Recipe, sizes: dict[str, int]) -> None:
+    """A backbone must take what the features produce (spectrogram frames or token ids)."""
+    import inspect
+
+    model_type, features_type = recipe["model"]["type"], recipe["features"]["type"]
+    accepted = inspect.signature(registry.get("model", model_type).__init__).parameters
+    if not set(sizes) <= set(accepted):
+        raise ToolkitError(
+            f"{recipe.source}: model.type {model_type!r} does not take the output of "
+            f"features.type {features_type!r} (it gives {', '.join(sorted(sizes))})"
+        )
 
 
 def load_data(recipe: Recipe, task, run_dir: Path) -> dict[str, pd.DataFrame]:
@@ -68,7 +86,8 @@ def load_data(recipe: Recipe, task, run_dir: Path) -> dict[str, pd.DataFrame]:
         task.required_columns,
         task.path_columns,
         getattr(task, "folder_reader", None),
-        stratify="label",
+        stratify=task.stratify_column,
+        file_reader=getattr(task, "file_reader", None),
     )
     if "test" not in splits:
         log.warning("no test split (data.test): metrics are reported on the validation split only")
@@ -118,7 +137,7 @@ def train(recipe: Recipe, run_dir: Path, device: str = "auto") -> Run:
     )
     steps = max(1, -(-len(splits["train"]) // settings["batch_size"]))
     with strategy.scope():
-        model = build_model(recipe, task)
+        model = build_model(recipe, task, splits["train"])
         model.compile(
             optimizer=training.build_optimizer(settings, steps),
             loss=task.loss(),
@@ -132,8 +151,9 @@ def train(recipe: Recipe, run_dir: Path, device: str = "auto") -> Run:
         valid_data,
         settings,
         run_dir,
-        settings["monitor"],
+        settings["monitor"] or task.default_monitor,
         task.class_weight(splits["train"]),
+        task.validation_callbacks(splits["valid"], settings["batch_size"]),
     )
     seconds = time.monotonic() - started
     best = run_dir / "checkpoints" / "best.keras"
@@ -229,7 +249,7 @@ def open_run(run_dir: str | Path) -> Run:
     # Importing the component classes registers them for deserialization.
     registry.get("features", recipe["features"]["type"])
     registry.get("model", recipe["model"]["type"])
-    import toolkit.audio.augment  # noqa: F401  (SpecAugment)
+    task.register_layers()
 
     model = keras.saving.load_model(model_path, compile=False)
     return Run(run_dir, recipe, task, model)
@@ -251,6 +271,8 @@ def evaluate(
             task.required_columns,
             task.path_columns,
             getattr(task, "folder_reader", None),
+            recipe["data"]["encoding_errors"],
+            getattr(task, "file_reader", None),
         )
         frames = task.check_splits({"data": frame}, recipe["data"]["on_error"], [])
         metrics = task.evaluate(

@@ -103,11 +103,14 @@ class NanGuard(keras.callbacks.Callback):
             )
 
 
-def callbacks(train: dict[str, Any], run_dir: Path, monitor: str) -> list:
+def callbacks(train: dict[str, Any], run_dir: Path, monitor: str, scores: list = ()) -> list:
+    """`scores` (callbacks that add validation metrics to the logs) run first, so the
+    checkpoint, early stopping and the CSV log see what they add."""
     checkpoints = Path(run_dir) / "checkpoints"
     checkpoints.mkdir(parents=True, exist_ok=True)
     mode = monitor_mode(monitor)
     items = [
+        *scores,
         keras.callbacks.ModelCheckpoint(
             str(checkpoints / "best.keras"), monitor=monitor, mode=mode, save_best_only=True
         ),
@@ -145,13 +148,14 @@ def fit(
     run_dir: Path,
     monitor: str,
     class_weight: dict[int, float] | None = None,
+    scores: list = (),
 ):
     """Run `model.fit` with the run directory's callbacks; returns the Keras History."""
     return model.fit(
         train_data,
         validation_data=valid_data,
         epochs=train["epochs"],
-        callbacks=callbacks(train, run_dir, monitor),
+        callbacks=callbacks(train, run_dir, monitor, scores),
         class_weight=class_weight,
         verbose=train["verbose"],
     )

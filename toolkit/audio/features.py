@@ -176,6 +176,10 @@ class LogMelSpectrogram(keras.layers.Layer):
         """Feature size of each output frame."""
         return self.num_mel_bins
 
+    def derived_sizes(self) -> dict[str, int]:
+        """What the backbone is built with: the size of each frame."""
+        return {"num_features": self.num_features}
+
     def num_frames(self, num_samples: int) -> int:
         """Number of output frames for a clip of `num_samples` samples."""
         padded = num_samples + 2 * (self.fft_length // 2) if self.center else num_samples

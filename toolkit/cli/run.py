@@ -126,7 +126,7 @@ def export(run_dir: str, output: str | None, force: bool) -> None:
 
 @click.command()
 @click.argument("model", type=click.Path(exists=True, file_okay=False))
-@click.argument("paths", nargs=-1, required=True, type=click.Path(exists=True))
+@click.argument("inputs", nargs=-1, required=True)
 @click.option(
     "--output", "-o", type=click.Path(dir_okay=False), help="Write predictions to this CSV."
 )
@@ -134,14 +134,18 @@ def export(run_dir: str, output: str | None, force: bool) -> None:
 @device_option
 @handle_errors
 def predict(
-    model: str, paths: tuple[str, ...], output: str | None, top_k: int, device: str
+    model: str, inputs: tuple[str, ...], output: str | None, top_k: int, device: str
 ) -> None:
-    """Predict with a run directory or an exported SavedModel on audio files or folders."""
+    """Predict with a run directory or an exported SavedModel.
+
+    INPUTS are audio files or folders for audio models; for text models, texts in quotes,
+    .txt files (one text per line) or manifests with a `text` column.
+    """
     select_device(device)
-    from toolkit.predict import predict_paths
+    from toolkit.predict import predict
 
     setup_logging()
-    table = predict_paths(model, list(paths), top_k)
+    table = predict(model, list(inputs), top_k)
     if output:
         from toolkit.evaluation import write_csv_atomically
 

@@ -17,14 +17,31 @@ from toolkit import registry
 from toolkit.errors import DataError
 
 TABLE_READERS = {
-    ".csv": lambda path: pd.read_csv(path, dtype=str, keep_default_na=False),
-    ".tsv": lambda path: pd.read_csv(path, sep="\t", dtype=str, keep_default_na=False),
-    ".jsonl": lambda path: pd.read_json(path, lines=True, dtype=False),
-    ".json": lambda path: pd.read_json(path, dtype=False),
+    ".csv": lambda path, errors: pd.read_csv(
+        path, dtype=str, keep_default_na=False, encoding_errors=errors
+    ),
+    ".tsv": lambda path, errors: pd.read_csv(
+        path, sep="\t", dtype=str, keep_default_na=False, encoding_errors=errors
+    ),
+    ".jsonl": lambda path, errors: pd.read_json(
+        path, lines=True, dtype=False, encoding_errors=errors
+    ),
+    ".json": lambda path, errors: pd.read_json(path, dtype=False, encoding_errors=errors),
 }
 
 
-def read_table(path: str | Path) -> pd.DataFrame:
+def first_undecodable_line(path: Path) -> tuple[int, str] | None:
+    """(line number, reason) of the first line that is not UTF-8, if any."""
+    with open(path, "rb") as file:
+        for number, line in enumerate(file, start=1):
+            try:
+                line.decode("utf-8")
+            except UnicodeDecodeError as error:
+                return number, f"{error.reason} at byte {error.start}"
+    return None
+
+
+def read_table(path: str | Path, encoding_errors: str = "strict") -> pd.DataFrame:
     """A manifest file as a DataFrame of strings; DataError naming the file otherwise."""
     path = Path(path)
     if not path.exists():
@@ -32,8 +49,15 @@ def read_table(path: str | Path) -> pd.DataFrame:
     reader = TABLE_READERS.get(path.suffix.lower())
     if reader is None:
         raise DataError(f"{path}: unsupported manifest type (use .csv, .tsv or .jsonl)")
+    if encoding_errors == "strict":
+        bad = first_undecodable_line(path)
+        if bad is not None:
+            raise DataError(
+                f"{path} line {bad[0]}: bytes that are not UTF-8 ({bad[1]}); fix the file or "
+                "set data.encoding_errors=replace"
+            )
     try:
-        table = reader(path)
+        table = reader(path, encoding_errors)
     except (ValueError, UnicodeDecodeError, pd.errors.ParserError, json.JSONDecodeError) as error:
         reason = str(error).splitlines()[0] if str(error) else type(error).__name__
         raise DataError(f"{path}: cannot parse manifest ({reason})") from None
@@ -47,10 +71,11 @@ def read_manifest(
     columns: dict[str, str],
     required: tuple[str, ...],
     path_columns: tuple[str, ...] = (),
+    encoding_errors: str = "strict",
 ) -> pd.DataFrame:
     """Read a manifest and rename its columns to the canonical names in `required`."""
     path = Path(path)
-    table = read_table(path)
+    table = read_table(path, encoding_errors)
     renamed = {}
     for canonical in required:
         column = columns.get(canonical, canonical)
@@ -67,8 +92,15 @@ def read_manifest(
     frame = frame[list(required) + extra].copy()
     for canonical in required:
         if canonical not in path_columns:
+            # Lists (multi-label cells in JSONL) stay readable as JSON rather than Python repr.
             frame[canonical] = frame[canonical].map(
-                lambda value: "" if value is None else str(value)
+                lambda value: (
+                    ""
+                    if value is None
+                    else json.dumps(value)
+                    if isinstance(value, list)
+                    else str(value)
+                )
             )
     for canonical in path_columns:
         frame[canonical] = [resolve_relative(value, path.parent) for value in frame[canonical]]
@@ -90,6 +122,8 @@ def read_source(
     required: tuple[str, ...],
     path_columns: tuple[str, ...],
     folder_reader: Any | None,
+    encoding_errors: str = "strict",
+    file_reader: Any | None = None,
 ) -> pd.DataFrame:
     """A manifest file, or (when the task can read one) a folder with one sub-folder per class."""
     path = Path(source)
@@ -101,7 +135,12 @@ def read_source(
         frame = folder_reader(path)
         frame["source"] = [str(Path(audio).relative_to(path)) for audio in frame["audio"]]
         return frame.reset_index(drop=True)
-    return read_manifest(path, columns, required, path_columns)
+    if file_reader is not None and path.is_file():
+        # Task-specific formats (CoNLL files for tagging); None means "read it as a table".
+        frame = file_reader(path, encoding_errors)
+        if frame is not None:
+            return frame.reset_index(drop=True)
+    return read_manifest(path, columns, required, path_columns, encoding_errors)
 
 
 def split_validation(train: pd.DataFrame, fraction: float, seed: int, stratify: str | None):
@@ -125,6 +164,7 @@ def load_splits(
     path_columns: tuple[str, ...] = (),
     folder_reader: Any | None = None,
     stratify: str | None = None,
+    file_reader: Any | None = None,
 ) -> dict[str, pd.DataFrame]:
     """Train, valid and test DataFrames from the recipe's `data` block."""
     splits: dict[str, pd.DataFrame] = {}
@@ -145,7 +185,13 @@ def load_splits(
     for name in ("train", "valid", "test"):
         if data[name]:
             splits[name] = read_source(
-                data[name], data["columns"], required, path_columns, folder_reader
+                data[name],
+                data["columns"],
+                required,
+                path_columns,
+                folder_reader,
+                data["encoding_errors"],
+                file_reader,
             )
     if "train" not in splits:
         raise DataError(

@@ -15,11 +15,12 @@ import pandas as pd
 
 from toolkit.config import AudioAugmentConfig
 from toolkit.errors import DataError
+from toolkit.tasks.base import Task
 
 log = logging.getLogger("toolkit")
 
 
-class AudioClassification:
+class AudioClassification(Task):
     """Head, loss, metrics, evaluation and export signatures for audio classification."""
 
     augment_config = AudioAugmentConfig
@@ -48,6 +49,12 @@ class AudioClassification:
         self.head_dropout_rate = head_dropout_rate
         self.label_smoothing = label_smoothing
         self.class_weights = class_weights
+
+    def feature_arguments(self) -> dict[str, Any]:
+        return {"sample_rate": self.sample_rate}
+
+    def register_layers(self) -> None:
+        import toolkit.audio.augment  # noqa: F401  (SpecAugment)
 
     @property
     def clip_samples(self) -> int:
@@ -265,6 +272,8 @@ class AudioClassification:
         self, model, paths: list[str], top_k: int, batch_size: int = 64
     ) -> pd.DataFrame:
         """Top-k labels and scores for audio files, through the same pipeline as evaluation."""
+        from toolkit.evaluation import top_k_table
+
         frame = pd.DataFrame({"audio": paths, "label": self.labels[0]})
         probabilities = model.predict(
             self.dataset(frame, batch_size, training=False, cache=False), verbose=0
@@ -312,6 +321,7 @@ class AudioClassification:
         def metadata():
             return {
                 "labels": labels,
+                "task": tf.constant("audio_classification"),
                 "sample_rate": tf.constant(sample_rate),
                 "clip_samples": tf.constant(clip_samples),
             }
@@ -324,19 +334,3 @@ class AudioClassification:
             "wav_bytes": (from_wav_bytes, [tf.TensorSpec([None], tf.string, name="wav_bytes")]),
             "metadata": (metadata, []),
         }
-
-
-def top_k_table(
-    paths: list[str], probabilities: np.ndarray, labels: list[str], top_k: int
-) -> pd.DataFrame:
-    k = min(top_k, len(labels))
-    order = np.argsort(-probabilities, axis=-1)[:, :k]
-    table = {
-        "path": paths,
-        "label": [labels[row[0]] for row in order],
-        "score": probabilities[np.arange(len(paths)), order[:, 0]],
-    }
-    for rank in range(1, k):
-        table[f"label_{rank + 1}"] = [labels[row[rank]] for row in order]
-        table[f"score_{rank + 1}"] = probabilities[np.arange(len(paths)), order[:, rank]]
-    return pd.DataFrame(table)

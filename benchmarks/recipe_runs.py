@@ -1,0 +1,85 @@
+"""Train and score a recipe through the toolkit's library calls, for every benchmark."""
+
+from __future__ import annotations
+
+import json
+import os
+import time
+from pathlib import Path
+
+REPO_ROOT = Path(__file__).resolve().parent.parent
+
+
+def select_device(device: str) -> None:
+    """Hide GPUs for --device cpu; must run before TensorFlow is imported."""
+    if device == "cpu":
+        os.environ["CUDA_VISIBLE_DEVICES"] = "-1"
+    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+
+
+def train_and_evaluate(
+    recipe_path: str,
+    overrides: list[str],
+    run_dir: Path,
+    device: str,
+    export: bool = False,
+    metric: str = "accuracy",
+) -> dict:
+    """Train a recipe through the toolkit's library calls and score its test split
+    (`score` is the test `metric`; classification adds accuracy, F1 and error counts)."""
+    from toolkit import runner
+    from toolkit.cli.common import setup_logging
+    from toolkit.recipes import load_recipe
+
+    recipe = load_recipe(recipe_path, overrides)
+    setup_logging(run_dir)
+    started = time.perf_counter()
+    run = runner.train(recipe, run_dir, device=device)
+    results = runner.evaluate(run)
+    wall_seconds = time.perf_counter() - started
+    if "test" not in results:
+        raise SystemExit(f"error: {recipe_path}: the run has no test split to report")
+    if export and recipe["export"]["enabled"]:
+        runner.export(run, force=True)
+    training = json.loads((run_dir / "training.json").read_text())
+    test = results["test"]
+    return {
+        "score": float(test[metric]),
+        "accuracy": float(test.get("accuracy", float("nan"))),
+        "macro_f1": float(test.get("macro_f1", float("nan"))),
+        "errors": int(test.get("errors", -1)),
+        "examples": int(test.get("examples", test.get("sentences", 0))),
+        "seconds": float(training["seconds"]),
+        # Data checks, synthetic speech, training and evaluation: everything but the export.
+        "wall_seconds": wall_seconds,
+        "parameters": int(training["parameters"]),
+        "train_examples": int(training["train_examples"]),
+        "valid_examples": int(training["valid_examples"]),
+        "epochs_run": epochs_run(run_dir),
+        "epochs": int(recipe["train"]["epochs"]),
+    }
+
+
+def epochs_run(run_dir: Path) -> int | None:
+    history = run_dir / "history.csv"
+    if not history.is_file():
+        return None
+    lines = [line for line in history.read_text().splitlines() if line.strip()]
+    return max(0, len(lines) - 1)
+
+
+def display_path(path: str | Path) -> str:
+    """A path relative to the repository root where it lies inside it."""
+    path = Path(path).resolve()
+    try:
+        return str(path.relative_to(REPO_ROOT))
+    except ValueError:
+        return str(path)
+
+
+def resolve_recipe(name: str) -> str:
+    """A recipe path as given, or relative to the repository root."""
+    path = Path(name)
+    if not path.is_file() and not path.is_absolute() and (REPO_ROOT / path).is_file():
+        return str(REPO_ROOT / path)
+    return name

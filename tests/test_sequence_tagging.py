@@ -1,0 +1,263 @@
+"""Sequence tagging end to end on assets/text_entities, spans, schemes and bad input."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+import textwrap
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+import tensorflow as tf
+from click.testing import CliRunner
+
+from toolkit.cli import main
+from toolkit.text.readers import read_conll, write_conll
+from toolkit.text.spans import detect_scheme, entity_spans
+
+ASSETS = Path(__file__).resolve().parent.parent / "assets" / "text_entities"
+RECIPE = "sequence_tagging/tiny_entities"
+SMALL = [
+    "--set",
+    "model.rnn_units=16",
+    "--set",
+    "model.word_embedding_dim=16",
+    "--set",
+    "train.verbose=0",
+]
+
+SERVE_SCRIPT = textwrap.dedent(
+    """
+    import json, sys
+    import tensorflow as tf
+    assert "toolkit" not in sys.modules
+    model = tf.saved_model.load(sys.argv[1])
+    sentences = json.load(open(sys.argv[2]))
+    out = model.signatures["serving_default"](sentences=tf.constant(sentences))
+    tokens = model.signatures["tokens"](tokens=out["tokens"])
+    result = {key: value.numpy().tolist() for key, value in out.items()}
+    result = {key: [[x.decode() if isinstance(x, bytes) else x for x in row] if isinstance(row, list) else row for row in value] for key, value in result.items()}
+    result["same_from_tokens"] = bool(tf.reduce_all(tokens["tags"] == out["tags"]))
+    json.dump(result, open(sys.argv[3], "w"))
+    assert "toolkit" not in sys.modules
+    """
+)
+
+
+def run_cli(*arguments: str):
+    return CliRunner().invoke(main, list(arguments))
+
+
+def small_split(folder: Path, name: str, sentences: int) -> Path:
+    frame = read_conll(ASSETS / f"{name}.conll").head(sentences)
+    return write_conll(frame, folder / f"{name}.conll")
+
+
+@pytest.fixture(scope="module")
+def trained_run(tmp_path_factory) -> Path:
+    folder = tmp_path_factory.mktemp("tagging")
+    train, valid, test = (
+        small_split(folder, name, n) for name, n in (("train", 120), ("valid", 20), ("test", 20))
+    )
+    run_dir = folder / "run"
+    result = run_cli(
+        "run",
+        RECIPE,
+        "-o",
+        str(run_dir),
+        "--epochs",
+        "3",
+        *SMALL,
+        "--set",
+        f"data.train={train}",
+        "--set",
+        f"data.valid={valid}",
+        "--set",
+        f"data.test={test}",
+    )
+    assert result.exit_code == 0, result.output
+    return run_dir
+
+
+def test_run_writes_span_metrics_and_errors(trained_run: Path):
+    metrics = json.loads((trained_run / "metrics.json").read_text())
+    test = metrics["test"]
+    assert 0.0 <= test["f1"] <= 1.0 and {"precision", "recall", "token_accuracy"} <= set(test)
+    assert set(test["per_type"]) <= {"PER", "LOC", "ORG"}
+    assert "val_f1" in pd.read_csv(trained_run / "history.csv").columns
+    assert (trained_run / "errors_test.csv").exists()
+    assert "iob2" in (trained_run / "recipe.resolved.yaml").read_text()
+
+
+def test_saved_model_matches_python_in_a_process_without_toolkit(trained_run: Path, tmp_path: Path):
+    from toolkit.runner import open_run
+
+    run = open_run(trained_run)
+    sentences = [
+        "Officials from Bank of Tormar met Hita Suvel .",
+        "Renren Tor arrived in Lagos on Monday.",
+    ]
+    expected = run.task.predict_inputs(run.model, sentences, top_k=1)
+    (tmp_path / "in.json").write_text(json.dumps(sentences))
+    script = tmp_path / "serve.py"
+    script.write_text(SERVE_SCRIPT)
+    subprocess.run(
+        [
+            sys.executable,
+            str(script),
+            str(trained_run / "export" / "saved_model"),
+            str(tmp_path / "in.json"),
+            str(tmp_path / "out.json"),
+        ],
+        check=True,
+        cwd=tmp_path,
+        capture_output=True,
+    )
+    served = json.loads((tmp_path / "out.json").read_text())
+    assert served["same_from_tokens"]
+    for i, row in expected.iterrows():
+        n = served["lengths"][i]
+        assert " ".join(served["tokens"][i][:n]) == row["tokens"]
+        assert " ".join(served["tags"][i][:n]) == row["tags"]
+        entities = [
+            f"{k}: {t}"
+            for t, k in zip(served["entity_text"][i], served["entity_type"][i], strict=True)
+            if k
+        ]
+        assert "; ".join(entities) == row["entities"]
+    assert (
+        served["tokens"][1][:9]
+        == ["Renren", "Tor", "arrived", "in", "Lagos", "on", "Monday", ".", ""][
+            : len(served["tokens"][1][:9])
+        ]
+    )
+
+
+def test_predict_from_run_and_saved_model_agree(trained_run: Path, tmp_path: Path):
+    first = run_cli(
+        "predict",
+        str(trained_run),
+        "Officials from Bank of Tormar met Hita Suvel .",
+        "-o",
+        str(tmp_path / "a.csv"),
+    )
+    second = run_cli(
+        "predict",
+        str(trained_run / "export" / "saved_model"),
+        "Officials from Bank of Tormar met Hita Suvel .",
+        "-o",
+        str(tmp_path / "b.csv"),
+    )
+    assert first.exit_code == 0 and second.exit_code == 0, first.output + second.output
+    a, b = pd.read_csv(tmp_path / "a.csv"), pd.read_csv(tmp_path / "b.csv")
+    assert list(a["tags"]) == list(b["tags"]) and list(a["entities"].fillna("")) == list(
+        b["entities"].fillna("")
+    )
+
+
+def test_softmax_output_and_plain_tags_from_conllu(tmp_path: Path):
+    lines = []
+    for i in range(30):
+        lines += [
+            f"# sent_id = {i}",
+            "1\tThe\tthe\tDET\tDT\t_\t2\tdet\t_\t_",
+            "2-3\tdog's\t_\t_\t_\t_\t_\t_\t_\t_",
+            "2\tdog\tdog\tNOUN\tNN\t_\t0\troot\t_\t_",
+            "3\t's\t's\tPART\tPOS\t_\t2\tcase\t_\t_",
+            "4\truns\trun\tVERB\tVBZ\t_\t2\tdep\t_\t_",
+            "",
+        ]
+    (tmp_path / "train.conllu").write_text("\n".join(lines) + "\n")
+    result = run_cli(
+        "run",
+        RECIPE,
+        "-o",
+        str(tmp_path / "run"),
+        "--epochs",
+        "2",
+        *SMALL,
+        "--set",
+        f"data.train={tmp_path / 'train.conllu'}",
+        "--set",
+        "data.valid=null",
+        "--set",
+        "data.test=null",
+        "--set",
+        "task.output_layer=softmax",
+    )
+    assert result.exit_code == 0, result.output
+    metrics = json.loads((tmp_path / "run" / "metrics.json").read_text())
+    assert "token_accuracy" in metrics["valid"] and "per_type" not in metrics["valid"]
+    assert "tag_scheme: none" in (tmp_path / "run" / "recipe.resolved.yaml").read_text()
+
+
+def test_spans_for_each_scheme():
+    tokens = [["Peter", "Blackburn", "visited", "EU", "Brussels", "."]]
+    cases = {
+        "iob2": ["B-PER", "I-PER", "O", "B-ORG", "B-LOC", "O"],
+        "iob1": ["I-PER", "I-PER", "O", "I-ORG", "I-LOC", "O"],
+        "bioes": ["B-PER", "E-PER", "O", "S-ORG", "S-LOC", "O"],
+    }
+    for scheme, tags in cases.items():
+        spans = entity_spans(tf.constant(tokens), tf.constant([tags]), scheme)
+        assert [x.decode() for x in spans["entity_text"][0].numpy()] == [
+            "Peter Blackburn",
+            "EU",
+            "Brussels",
+        ], scheme
+        assert [x.decode() for x in spans["entity_type"][0].numpy()] == ["PER", "ORG", "LOC"]
+        np.testing.assert_array_equal(spans["entity_start"][0], [0, 3, 4])
+        np.testing.assert_array_equal(spans["entity_end"][0], [2, 4, 5])
+    # Two adjacent entities of one type: IOB2 separates them with B-.
+    two = entity_spans(tf.constant([["A", "B"]]), tf.constant([["B-PER", "B-PER"]]), "iob2")
+    assert two["entity_text"].shape == (1, 2)
+
+
+def test_scheme_detection():
+    assert detect_scheme([["B-PER", "I-PER", "O"]]) == "iob2"
+    assert detect_scheme([["I-PER", "O", "I-LOC"]]) == "iob1"
+    assert detect_scheme([["S-PER", "O"]]) == "bioes"
+    assert detect_scheme([["NN", "VBZ"]]) == "none"
+
+
+# --- bad input ----------------------------------------------------------------------------
+
+
+def train_on(tmp_path: Path, *extra: str):
+    return run_cli("train", RECIPE, "-o", str(tmp_path / "run"), "--epochs", "1", *SMALL, *extra)
+
+
+def test_conll_line_with_wrong_column_count_names_file_and_line(tmp_path: Path):
+    (tmp_path / "bad.conll").write_text("EU B-ORG\nrejects O\nGerman B-MISC extra\n\n")
+    result = train_on(tmp_path, "--set", f"data.train={tmp_path / 'bad.conll'}")
+    assert result.exit_code == 2 and "bad.conll" in result.output and "line 3" in result.output
+    assert "Traceback" not in result.output
+
+
+def test_tag_unseen_in_training(tmp_path: Path):
+    (tmp_path / "test.conll").write_text("Paris B-CITY\n\n")
+    result = train_on(tmp_path, "--set", f"data.test={tmp_path / 'test.conll'}")
+    assert result.exit_code == 2 and "tag 'B-CITY' never seen in training" in result.output
+
+
+def test_manifest_with_uneven_tokens_and_tags(tmp_path: Path):
+    rows = [{"tokens": ["Anna", "sings"], "tags": ["B-PER", "O"]}] * 10 + [
+        {"tokens": ["Bob"], "tags": ["B-PER", "O"]}
+    ]
+    (tmp_path / "train.jsonl").write_text("\n".join(json.dumps(row) for row in rows) + "\n")
+    result = train_on(
+        tmp_path,
+        "--set",
+        f"data.train={tmp_path / 'train.jsonl'}",
+        "--set",
+        "data.valid=null",
+        "--set",
+        "data.test=null",
+    )
+    assert (
+        result.exit_code == 2
+        and "train.jsonl row 11: different numbers of tokens and tags" in result.output
+    )

@@ -1,0 +1,146 @@
+"""Tagging backbone (Ma & Hovy, 2016; Lample et al., 2016): word embeddings plus a character
+CNN per word, read by stacked bidirectional LSTMs into one vector per token."""
+
+from __future__ import annotations
+
+import keras
+from keras import layers, ops
+
+from toolkit.models.validation import positive_int
+
+
+@keras.saving.register_keras_serializable(package="toolkit")
+class BiLSTMCharCNN(layers.Layer):
+    """(word ids `[batch, tokens]`, character ids `[batch, tokens, chars]`) ->
+    `[batch, tokens, 2 * rnn_units]`.
+
+    Args:
+        vocabulary_size: Word ids (from the token features; 0 is padding).
+        character_vocabulary_size: Character ids (0 is padding).
+        word_embedding_dim: Size of each word embedding.
+        character_embedding_dim: Size of each character embedding.
+        character_filters: Channels of the character convolution (max-pooled over the word).
+        character_kernel_size: Width of the character convolution.
+        rnn_units: LSTM units per direction.
+        rnn_layers: Number of bidirectional layers.
+        dropout_rate: Dropout on the token vectors and between layers.
+        word_dropout_rate: While training, this share of words is read as the unknown word,
+            so the model learns to lean on spelling for words it has never seen.
+    """
+
+    def __init__(
+        self,
+        vocabulary_size: int,
+        character_vocabulary_size: int,
+        word_embedding_dim: int = 100,
+        character_embedding_dim: int = 30,
+        character_filters: int = 50,
+        character_kernel_size: int = 3,
+        rnn_units: int = 200,
+        rnn_layers: int = 1,
+        dropout_rate: float = 0.5,
+        word_dropout_rate: float = 0.05,
+        **kwargs,
+    ):
+        super().__init__(**kwargs)
+        self.vocabulary_size = positive_int(vocabulary_size, "vocabulary_size")
+        self.character_vocabulary_size = positive_int(
+            character_vocabulary_size, "character_vocabulary_size"
+        )
+        self.word_embedding_dim = positive_int(word_embedding_dim, "word_embedding_dim")
+        self.character_embedding_dim = positive_int(
+            character_embedding_dim, "character_embedding_dim"
+        )
+        self.character_filters = positive_int(character_filters, "character_filters")
+        self.character_kernel_size = positive_int(character_kernel_size, "character_kernel_size")
+        self.rnn_units = positive_int(rnn_units, "rnn_units")
+        self.rnn_layers = positive_int(rnn_layers, "rnn_layers")
+        if not 0.0 <= dropout_rate < 1.0 or not 0.0 <= word_dropout_rate < 1.0:
+            raise ValueError(
+                f"dropout rates must be in [0, 1), got {dropout_rate} and {word_dropout_rate}"
+            )
+        self.dropout_rate = float(dropout_rate)
+        self.word_dropout_rate = float(word_dropout_rate)
+        self.word_embedding = layers.Embedding(
+            self.vocabulary_size, self.word_embedding_dim, name="word_embedding"
+        )
+        self.character_embedding = layers.Embedding(
+            self.character_vocabulary_size, self.character_embedding_dim, name="character_embedding"
+        )
+        self.character_convolution = layers.Conv1D(
+            self.character_filters,
+            self.character_kernel_size,
+            padding="same",
+            activation="tanh",
+            name="character_convolution",
+        )
+        self.dropout = layers.Dropout(self.dropout_rate)
+        self.recurrent = [
+            layers.Bidirectional(
+                layers.LSTM(self.rnn_units, return_sequences=True), name=f"lstm_{i}"
+            )
+            for i in range(self.rnn_layers)
+        ]
+
+    def build(self, input_shape) -> None:
+        word_shape, character_shape = input_shape
+        self.word_embedding.build(word_shape)
+        self.character_embedding.build(character_shape)
+        self.character_convolution.build((None, character_shape[-1], self.character_embedding_dim))
+        width = self.word_embedding_dim + self.character_filters
+        for recurrent in self.recurrent:
+            recurrent.build((*word_shape, width))
+            width = 2 * self.rnn_units
+        self.built = True
+
+    def call(self, inputs, training=None):
+        word_ids, character_ids = inputs
+        mask = ops.not_equal(word_ids, 0)
+        if training and self.word_dropout_rate > 0:
+            drop = keras.random.uniform(ops.shape(word_ids)) < self.word_dropout_rate
+            word_ids = ops.where(ops.logical_and(drop, mask), ops.ones_like(word_ids), word_ids)
+        words = self.word_embedding(word_ids)
+        # One word at a time through the character CNN: fold tokens into the batch axis.
+        shape = ops.shape(character_ids)
+        flat = ops.reshape(character_ids, (-1, shape[2]))
+        characters = self.character_convolution(self.character_embedding(flat))
+        character_mask = ops.expand_dims(ops.not_equal(flat, 0), -1)
+        characters = ops.where(character_mask, characters, ops.full_like(characters, -1e4))
+        pooled = ops.max(characters, axis=1)
+        pooled = ops.where(ops.any(character_mask, axis=1), pooled, ops.zeros_like(pooled))
+        pooled = ops.reshape(pooled, (shape[0], shape[1], self.character_filters))
+        hidden = self.dropout(
+            ops.concatenate([words, ops.cast(pooled, words.dtype)], axis=-1), training=training
+        )
+        for recurrent in self.recurrent:
+            hidden = self.dropout(
+                recurrent(hidden, mask=mask, training=training), training=training
+            )
+        # A fresh tensor without the LSTM's padding mask attached: Keras would otherwise hand
+        # that mask to the loss as sample weights, and the tagging losses handle padding (-1).
+        return ops.copy(hidden)
+
+    def compute_mask(self, inputs, mask=None):
+        return None
+
+    def compute_output_shape(self, input_shape) -> tuple:
+        word_shape = input_shape[0]
+        return (*word_shape, 2 * self.rnn_units)
+
+    def get_config(self) -> dict:
+        config = super().get_config()
+        config.update(
+            {
+                "vocabulary_size": self.vocabulary_size,
+                "character_vocabulary_size": self.character_vocabulary_size,
+                "word_embedding_dim": self.word_embedding_dim,
+                "character_embedding_dim": self.character_embedding_dim,
+                "character_filters": self.character_filters,
+                "character_kernel_size": self.character_kernel_size,
+                "rnn_units": self.rnn_units,
+                "rnn_layers": self.rnn_layers,
+                "dropout_rate": self.dropout_rate,
+                "word_dropout_rate": self.word_dropout_rate,
+            }
+        )
+        return config

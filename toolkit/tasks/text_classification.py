@@ -1,0 +1,346 @@
+"""Text classification: a string in, one label (softmax) or a set of labels (sigmoid) out.
+
+The tokenizer is a layer inside the model, so the exported SavedModel takes raw text.
+"""
+
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+from typing import Any, Literal
+
+import numpy as np
+import pandas as pd
+
+from toolkit.config import NoAugmentConfig
+from toolkit.data import text_check
+from toolkit.errors import DataError
+from toolkit.tasks.base import Task
+
+log = logging.getLogger("toolkit")
+
+
+class TextClassification(Task):
+    """Head, loss, metrics, evaluation and export signatures for text classification."""
+
+    augment_config = NoAugmentConfig
+    required_columns = ("text", "label")
+    path_columns = ()
+
+    def __init__(
+        self,
+        labels: list[str] | None = None,
+        multi_label: bool = False,
+        label_delimiter: str = "|",
+        threshold: float = 0.5,
+        head_dropout_rate: float = 0.2,
+        label_smoothing: float = 0.0,
+        class_weights: Literal["auto", "none"] = "auto",
+    ):
+        if not 0.0 < threshold < 1.0:
+            raise ValueError(f"threshold must be between 0 and 1, got {threshold}")
+        if not label_delimiter:
+            raise ValueError("label_delimiter must not be empty")
+        self.labels = list(labels) if labels else None
+        self.multi_label = multi_label
+        self.label_delimiter = label_delimiter
+        self.threshold = threshold
+        self.head_dropout_rate = head_dropout_rate
+        self.label_smoothing = label_smoothing
+        self.class_weights = class_weights
+
+    @property
+    def default_monitor(self) -> str:
+        return "val_f1" if self.multi_label else "val_accuracy"
+
+    @property
+    def stratify_column(self) -> str | None:
+        return None if self.multi_label else "label"
+
+    def get_config(self) -> dict[str, Any]:
+        return {
+            "labels": self.labels,
+            "multi_label": self.multi_label,
+            "label_delimiter": self.label_delimiter,
+            "threshold": self.threshold,
+            "head_dropout_rate": self.head_dropout_rate,
+            "label_smoothing": self.label_smoothing,
+            "class_weights": self.class_weights,
+        }
+
+    # Data ----------------------------------------------------------------------------
+
+    def label_sets(self, frame: pd.DataFrame) -> list[list[str]]:
+        """Each row's labels: a JSON list, or a string split on the delimiter."""
+        return [text_check.split_labels(value, self.label_delimiter) for value in frame["label"]]
+
+    def check_splits(
+        self, splits: dict[str, pd.DataFrame], on_error: str, skipped: list[dict]
+    ) -> dict[str, pd.DataFrame]:
+        """Drop or refuse empty texts and labels; fix the label list from training."""
+        checked = {}
+        for name, frame in splits.items():
+            frame = text_check.check_text_rows(frame, name, on_error, skipped)
+            if self.multi_label:
+                frame = frame.assign(label=[tuple(labels) for labels in self.label_sets(frame)])
+            else:
+                frame = frame.assign(label=frame["label"].astype(str).str.strip())
+            checked[name] = text_check.check_labels_present(frame, name, on_error, skipped)
+        if self.labels is None:
+            found = (
+                {label for labels in checked["train"]["label"] for label in labels}
+                if self.multi_label
+                else set(checked["train"]["label"])
+            )
+            self.labels = sorted(found)
+        known = set(self.labels)
+        for name, frame in checked.items():
+            for row in frame.itertuples():
+                row_labels = row.label if self.multi_label else (row.label,)
+                unseen = [label for label in row_labels if label not in known]
+                if unseen:
+                    raise DataError(
+                        f"{name} {row.source}: label {unseen[0]!r} never seen in training "
+                        f"(training labels: {', '.join(self.labels)})"
+                    )
+        return checked
+
+    def summary(self, splits: dict[str, pd.DataFrame], min_examples: int) -> list[str]:
+        """Rows per split, labels with counts, text lengths, and a warning for rare labels."""
+        train = splits["train"]
+        counts = self.label_counts(train)
+        lines = [
+            f"{len(self.labels)} labels{' (multi-label)' if self.multi_label else ''}; rows per split: "
+            + ", ".join(f"{name} {len(frame)}" for name, frame in splits.items()),
+            "train counts: "
+            + ", ".join(f"{label} {counts.get(label, 0)}" for label in self.labels),
+        ]
+        for name, frame in splits.items():
+            words = frame["text"].str.split().str.len()
+            lines.append(
+                f"{name} text length in words: {words.min()}-{words.max()} (median {int(words.median())})"
+            )
+        few = [label for label in self.labels if counts.get(label, 0) < min_examples]
+        if few:
+            lines.append(
+                f"WARNING: labels with fewer than {min_examples} training rows: {', '.join(few)} "
+                "(add examples; results on these labels will be unreliable)"
+            )
+        if counts and max(counts.values()) > 3 * max(min(counts.values()), 1):
+            lines.append(
+                "labels are imbalanced: "
+                + (
+                    "class weights are applied"
+                    if self.class_weights == "auto" and not self.multi_label
+                    else "no class weights"
+                )
+            )
+        return lines
+
+    def label_counts(self, frame: pd.DataFrame) -> dict[str, int]:
+        if self.multi_label:
+            return (
+                pd.Series([label for labels in frame["label"] for label in labels])
+                .value_counts()
+                .to_dict()
+            )
+        return frame["label"].value_counts().to_dict()
+
+    def targets(self, frame: pd.DataFrame) -> np.ndarray:
+        """Label ids (single-label) or a multi-hot matrix (multi-label)."""
+        index = {label: i for i, label in enumerate(self.labels)}
+        if not self.multi_label:
+            return frame["label"].map(index).to_numpy(dtype=np.int32)
+        hot = np.zeros((len(frame), len(self.labels)), dtype=np.float32)
+        for row, labels in enumerate(frame["label"]):
+            hot[row, [index[label] for label in labels]] = 1.0
+        return hot
+
+    def class_weight(self, frame: pd.DataFrame) -> dict[int, float] | None:
+        """Balanced weights (n / (k * count)); Keras takes them for single-label targets only."""
+        if self.class_weights == "none" or self.multi_label:
+            return None
+        counts = np.bincount(self.targets(frame), minlength=len(self.labels)).astype(float)
+        weights = len(frame) / (len(self.labels) * np.maximum(counts, 1.0))
+        return {i: float(w) for i, w in enumerate(weights)}
+
+    def adapt(self, tokenizer, train: pd.DataFrame) -> None:
+        """Build the vocabulary from the training text; say how many texts get cut."""
+        texts = train["text"].to_numpy()
+        tokenizer.adapt(texts)
+        log.info(
+            "tokenizer: %d of at most %d entries in the vocabulary",
+            tokenizer.vocabulary_size(),
+            tokenizer.max_tokens,
+        )
+        text_check.report_truncation(tokenizer, texts)
+
+    def dataset(
+        self,
+        frame: pd.DataFrame,
+        batch_size: int,
+        training: bool,
+        augment=None,
+        noise_bank=None,
+        cache: bool = True,
+        seed: int = 0,
+    ):
+        from toolkit.data.text_pipeline import text_dataset
+
+        return text_dataset(
+            frame["text"].to_numpy(), self.targets(frame), batch_size, training, seed
+        )
+
+    # Model ---------------------------------------------------------------------------
+
+    def build_model(self, tokenizer, backbone, augment: dict[str, Any]):
+        """text -> tokenizer -> backbone -> (dropout) -> softmax or sigmoid."""
+        import keras
+
+        text_check.check_tokenizer_fits(tokenizer, backbone)
+        text = keras.Input(shape=(), dtype="string", name="text")
+        hidden = backbone(tokenizer(text))
+        if tokenizer.output_mode == "sequence" or backbone.embedding_dim is not None:
+            hidden = keras.layers.Dropout(self.head_dropout_rate, name="head_dropout")(hidden)
+        probabilities = keras.layers.Dense(
+            len(self.labels),
+            activation="sigmoid" if self.multi_label else "softmax",
+            dtype="float32",
+            name="probabilities",
+        )(hidden)
+        return keras.Model(text, probabilities, name="text_classifier")
+
+    def register_layers(self) -> None:
+        import toolkit.text.tokenizers  # noqa: F401
+
+    def loss(self):
+        import keras
+
+        if self.multi_label:
+            return keras.losses.BinaryCrossentropy(label_smoothing=self.label_smoothing)
+        if self.label_smoothing > 0:
+            smoothing, classes = self.label_smoothing, len(self.labels)
+            categorical = keras.losses.CategoricalCrossentropy(label_smoothing=smoothing)
+
+            def smoothed(true_ids, probabilities):
+                one_hot = keras.ops.one_hot(
+                    keras.ops.cast(keras.ops.reshape(true_ids, [-1]), "int32"), classes
+                )
+                return categorical(one_hot, probabilities)
+
+            return smoothed
+        return keras.losses.SparseCategoricalCrossentropy()
+
+    def metrics(self) -> list:
+        import keras
+
+        if self.multi_label:
+            return [keras.metrics.F1Score(average="micro", threshold=self.threshold, name="f1")]
+        return [keras.metrics.SparseCategoricalAccuracy(name="accuracy")]
+
+    # Evaluation ----------------------------------------------------------------------
+
+    def probabilities(self, model, texts, batch_size: int = 64) -> np.ndarray:
+        from toolkit.data.text_pipeline import text_dataset
+
+        return model.predict(text_dataset(np.asarray(texts), None, batch_size, False), verbose=0)
+
+    def evaluate(
+        self, model, frame: pd.DataFrame, split: str, output_dir: Path, batch_size: int = 64
+    ) -> dict[str, Any]:
+        """Metrics for one split, a confusion matrix PNG and the worst errors as CSV."""
+        from toolkit.evaluation import (
+            classification_metrics,
+            multi_label_metrics,
+            plot_confusion_matrix,
+        )
+
+        probabilities = self.probabilities(model, frame["text"].to_numpy(), batch_size)
+        targets = self.targets(frame)
+        if self.multi_label:
+            predicted = probabilities >= self.threshold
+            metrics = multi_label_metrics(targets.astype(bool), predicted, self.labels)
+            wrong = np.flatnonzero((predicted != targets.astype(bool)).any(axis=1))
+            order = wrong[np.argsort(-np.abs(probabilities[wrong] - targets[wrong]).max(axis=1))]
+            errors = pd.DataFrame(
+                {
+                    "source": frame["source"].to_numpy()[order],
+                    "text": frame["text"].to_numpy()[order],
+                    "label": [
+                        self.label_delimiter.join(labels)
+                        for labels in frame["label"].to_numpy()[order]
+                    ],
+                    "predicted": [
+                        self.label_delimiter.join(np.asarray(self.labels)[row])
+                        for row in predicted[order]
+                    ],
+                }
+            )
+        else:
+            metrics = classification_metrics(targets, probabilities, self.labels)
+            plots = Path(output_dir) / "plots"
+            plots.mkdir(parents=True, exist_ok=True)
+            plot_confusion_matrix(
+                metrics["confusion_matrix"],
+                self.labels,
+                plots / f"confusion_{split}.png",
+                f"{split}: accuracy {metrics['accuracy']:.2%}",
+            )
+            predicted = probabilities.argmax(axis=-1)
+            wrong = np.flatnonzero(predicted != targets)
+            # The most confident mistakes first: those are the ones worth reading.
+            order = wrong[np.argsort(-probabilities[wrong, predicted[wrong]])]
+            errors = pd.DataFrame(
+                {
+                    "source": frame["source"].to_numpy()[order],
+                    "text": frame["text"].to_numpy()[order],
+                    "label": frame["label"].to_numpy()[order],
+                    "predicted": [self.labels[i] for i in predicted[order]],
+                    "score": probabilities[order, predicted[order]],
+                }
+            )
+        errors.to_csv(Path(output_dir) / f"errors_{split}.csv", index=False)
+        return metrics
+
+    def predict_inputs(
+        self, model, inputs: list[str], top_k: int, batch_size: int = 64
+    ) -> pd.DataFrame:
+        """Top-k labels and scores for each text (texts given directly or read from files)."""
+        from toolkit.evaluation import top_k_table
+
+        texts = text_check.read_prediction_texts(inputs)
+        return top_k_table(
+            texts, self.probabilities(model, texts, batch_size), self.labels, top_k, "text"
+        )
+
+    # Export --------------------------------------------------------------------------
+
+    def export_endpoints(self, model, top_k: int) -> dict[str, tuple[Any, list]]:
+        """SavedModel signatures: raw text in; labels, scores and probabilities out."""
+        import tensorflow as tf
+
+        labels = tf.constant(self.labels)
+        k = min(top_k, len(self.labels))
+        threshold, multi_label = self.threshold, self.multi_label
+
+        def classify(texts):
+            probabilities = model(texts, training=False)
+            scores, indices = tf.math.top_k(probabilities, k=k)
+            outputs = {
+                "label": tf.gather(labels, indices[:, 0]),
+                "score": scores[:, 0],
+                "probabilities": probabilities,
+                "top_k_labels": tf.gather(labels, indices),
+                "top_k_scores": scores,
+            }
+            if multi_label:
+                outputs["predicted"] = probabilities >= threshold
+            return outputs
+
+        def metadata():
+            return {"labels": labels, "task": tf.constant("text_classification")}
+
+        return {
+            "serving_default": (classify, [tf.TensorSpec([None], tf.string, name="text")]),
+            "metadata": (metadata, []),
+        }

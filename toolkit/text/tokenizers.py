@@ -1,0 +1,163 @@
+"""Tokenizers as Keras layers: raw strings in, token ids (or a bag of n-grams) out.
+
+The vocabulary is learnt from the training text with `adapt` and saved with the model
+(`.keras` assets), so an exported model takes raw text and tokenizes it in the graph.
+"""
+
+from __future__ import annotations
+
+from typing import Literal
+
+import keras
+import numpy as np
+import tensorflow as tf
+
+# Punctuation becomes tokens of its own ("great!" -> "great !"): exclamation marks and
+# question marks carry sentiment, and "word," should not be a different word from "word".
+_PUNCTUATION = r"([^\w\s'])"
+_HTML_BREAK = r"<br\s*/?>"
+# Control characters and Unicode separators (NEL, no-break space, line separator...) become
+# plain spaces: the vocabulary is saved one token per line, so no token may hold a line break.
+_SEPARATORS = r"[\p{Z}\p{Cc}]+"
+
+Standardize = Literal["lower_and_split_punctuation", "lower_and_strip_punctuation", "lower", "none"]
+
+
+def standardize_text(texts: tf.Tensor, mode: str) -> tf.Tensor:
+    """The text normalisation applied before splitting, as graph ops."""
+    texts = tf.strings.regex_replace(texts, _SEPARATORS, " ")
+    if mode == "none":
+        return texts
+    texts = tf.strings.lower(texts, encoding="utf-8")
+    texts = tf.strings.regex_replace(texts, _HTML_BREAK, " ")
+    if mode == "lower_and_split_punctuation":
+        texts = tf.strings.regex_replace(texts, _PUNCTUATION, r" \1 ")
+    elif mode == "lower_and_strip_punctuation":
+        texts = tf.strings.regex_replace(texts, _PUNCTUATION, " ")
+    return texts
+
+
+class Tokenizer(keras.layers.Layer):
+    """Shared machinery: a TextVectorization inside, configured from spelled-out settings."""
+
+    split = "whitespace"
+
+    def __init__(
+        self,
+        max_tokens: int = 20000,
+        standardize: Standardize = "lower_and_split_punctuation",
+        output_mode: Literal["sequence", "multi_hot", "count"] = "sequence",
+        max_length: int | None = 400,
+        ngrams: int = 1,
+        **kwargs,
+    ):
+        super().__init__(**kwargs)
+        if max_tokens < 3:
+            raise ValueError(
+                f"max_tokens must be at least 3 (padding, unknown, one token), got {max_tokens}"
+            )
+        if max_length is not None and max_length < 1:
+            raise ValueError(f"max_length must be positive or null, got {max_length}")
+        if ngrams < 1:
+            raise ValueError(f"ngrams must be at least 1, got {ngrams}")
+        self.max_tokens = int(max_tokens)
+        self.standardize = standardize
+        self.output_mode = output_mode
+        self.max_length = max_length
+        self.ngrams = int(ngrams)
+        mode = standardize
+
+        def standardizer(texts):
+            return standardize_text(texts, mode)
+
+        bag = output_mode != "sequence"
+        self.vectorizer = keras.layers.TextVectorization(
+            max_tokens=self.max_tokens,
+            standardize=standardizer,
+            split=self.split,
+            ngrams=self.ngrams if self.ngrams > 1 else None,
+            output_mode={"sequence": "int", "multi_hot": "multi_hot", "count": "count"}[
+                output_mode
+            ],
+            # A bag of n-grams over a large vocabulary is mostly zeros: keep it sparse.
+            sparse=bag,
+            # A fixed bag width lets a saved model be rebuilt before its vocabulary is loaded.
+            pad_to_max_tokens=bag,
+            name="vectorizer",
+        )
+
+    def adapt(self, texts: list[str] | np.ndarray, batch_size: int = 1024) -> None:
+        """Learn the vocabulary (most frequent tokens first) from training texts."""
+        data = tf.data.Dataset.from_tensor_slices(np.asarray(texts, dtype=object).astype(str))
+        self.vectorizer.adapt(data.batch(batch_size))
+
+    def vocabulary_size(self) -> int:
+        return int(self.vectorizer.vocabulary_size())
+
+    def vocabulary(self) -> list[str]:
+        return [str(token) for token in self.vectorizer.get_vocabulary()]
+
+    def build(self, input_shape) -> None:
+        # Nothing to create: the vocabulary lives in the vectorizer's lookup table.
+        self.built = True
+
+    def derived_sizes(self) -> dict[str, int]:
+        """What the backbone is built with: the number of token ids (the bag width for bags)."""
+        if self.output_mode != "sequence":
+            return {"vocabulary_size": self.max_tokens}
+        return {"vocabulary_size": self.vocabulary_size()}
+
+    def token_counts(self, texts: list[str] | np.ndarray, batch_size: int = 1024) -> np.ndarray:
+        """Tokens per text before any truncation (sequence output), to report long texts."""
+        counts = []
+        for start in range(0, len(texts), batch_size):
+            batch = tf.constant(
+                np.asarray(texts[start : start + batch_size], dtype=object).astype(str)
+            )
+            ids = self.vectorizer(batch)
+            counts.append(tf.math.count_nonzero(ids, axis=-1).numpy())
+        return np.concatenate(counts) if counts else np.zeros(0, dtype=np.int64)
+
+    def call(self, texts):
+        tokens = self.vectorizer(texts)
+        if self.output_mode == "sequence" and self.max_length is not None:
+            tokens = tokens[:, : self.max_length]
+        return tokens
+
+    def get_config(self) -> dict:
+        config = super().get_config()
+        config.update(
+            {
+                "max_tokens": self.max_tokens,
+                "standardize": self.standardize,
+                "output_mode": self.output_mode,
+                "max_length": self.max_length,
+                "ngrams": self.ngrams,
+            }
+        )
+        return config
+
+
+@keras.saving.register_keras_serializable(package="toolkit")
+class WordTokenizer(Tokenizer):
+    """Words (and punctuation) split on whitespace after standardization; optional n-grams."""
+
+    split = "whitespace"
+
+
+@keras.saving.register_keras_serializable(package="toolkit")
+class CharacterTokenizer(Tokenizer):
+    """Unicode characters; spaces included, so word boundaries stay visible."""
+
+    split = "character"
+
+    def __init__(
+        self,
+        max_tokens: int = 300,
+        standardize: Standardize = "lower",
+        output_mode: Literal["sequence", "multi_hot", "count"] = "sequence",
+        max_length: int | None = 2000,
+        ngrams: int = 1,
+        **kwargs,
+    ):
+        super().__init__(max_tokens, standardize, output_mode, max_length, ngrams, **kwargs)
