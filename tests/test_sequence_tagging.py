@@ -261,3 +261,36 @@ def test_manifest_with_uneven_tokens_and_tags(tmp_path: Path):
         result.exit_code == 2
         and "train.jsonl row 11: different numbers of tokens and tags" in result.output
     )
+
+
+def test_word_vectors_initialise_embeddings(tmp_path: Path):
+    from toolkit.text.vectors import read_word_vectors
+
+    rows = [
+        "3 16",
+        "officials " + " ".join(["0.5"] * 16),
+        "Met " + " ".join(["0.25"] * 16),
+        "zebra " + " ".join(["1"] * 16),
+    ]
+    (tmp_path / "vectors.txt").write_text("\n".join(rows) + "\n")
+    vectors, found = read_word_vectors(
+        tmp_path / "vectors.txt", ["", "[UNK]", "officials", "met", "arrived"], 16
+    )
+    assert list(found) == [False, False, True, True, False]
+    assert vectors[2, 0] == 0.5 and vectors[3, 0] == 0.25
+    result = train_on(tmp_path, "--set", f"task.word_vectors_file={tmp_path / 'vectors.txt'}")
+    assert result.exit_code == 0, result.output
+    assert "vocabulary words found in" in (tmp_path / "run" / "log.txt").read_text()
+    wrong = run_cli(
+        "train",
+        RECIPE,
+        "-o",
+        str(tmp_path / "run2"),
+        "--epochs",
+        "1",
+        "--set",
+        "train.verbose=0",
+        "--set",
+        f"task.word_vectors_file={tmp_path / 'vectors.txt'}",
+    )
+    assert wrong.exit_code == 2 and "vectors.txt line 2: 16 numbers" in wrong.output

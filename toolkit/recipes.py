@@ -107,13 +107,17 @@ def read_yaml(path: Path) -> dict[str, Any]:
     return raw
 
 
-def path_keys(task_class: type) -> dict[str, set[str]]:
-    """Block -> the keys whose values are paths."""
+def path_keys(task_class: type, raw: dict[str, Any] | None = None) -> dict[str, set[str]]:
+    """Block -> the keys whose values are paths: marked fields of the fixed blocks, and
+    component settings whose names end in `_file` (e.g. task.word_vectors_file)."""
     config_classes = dict(FIXED_BLOCKS, augment=task_class.augment_config)
-    return {
+    keys = {
         block: {field.name for field in dataclasses.fields(config) if field.metadata.get("path")}
         for block, config in config_classes.items()
     }
+    for block in COMPONENT_BLOCKS:
+        keys[block] = {key for key in (raw or {}).get(block) or {} if key.endswith("_file")}
+    return keys
 
 
 def resolve_paths(raw: dict[str, Any], keys: dict[str, set[str]], base: Path) -> None:
@@ -173,13 +177,13 @@ def load_recipe(path: str | Path, overrides: list[str] | tuple[str, ...] = ()) -
             raise RecipeError(
                 f"task.type: unknown task {task_name!r} (known: {', '.join(registry.names('task'))})"
             )
-        keys = path_keys(registry.get("task", task_name))
+        keys = path_keys(registry.get("task", task_name), raw)
         resolve_paths(raw, keys, path.parent)
         for parts, value in parsed:
             # Paths given on the command line are relative to the working directory.
             if (
                 len(parts) == 2
-                and parts[1] in keys.get(parts[0], set())
+                and (parts[1] in keys.get(parts[0], set()) or parts[1].endswith("_file"))
                 and isinstance(value, str)
                 and value
             ):

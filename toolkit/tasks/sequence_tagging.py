@@ -38,6 +38,7 @@ class SequenceTagging(Task):
         token_column: int = 0,
         tag_column: int = -1,
         conllu_tag_field: str = "upos",
+        word_vectors_file: str | None = None,
     ):
         self.tags = list(tags) if tags else None
         self.tag_scheme = tag_scheme
@@ -45,6 +46,8 @@ class SequenceTagging(Task):
         self.token_column = token_column
         self.tag_column = tag_column
         self.conllu_tag_field = conllu_tag_field
+        # GloVe or word2vec text file that initialises the word embeddings (optional).
+        self.word_vectors_file = word_vectors_file
         self._crf = None
 
     @property
@@ -59,6 +62,7 @@ class SequenceTagging(Task):
             "token_column": self.token_column,
             "tag_column": self.tag_column,
             "conllu_tag_field": self.conllu_tag_field,
+            "word_vectors_file": self.word_vectors_file,
         }
 
     # Data ----------------------------------------------------------------------------
@@ -206,6 +210,8 @@ class SequenceTagging(Task):
         tokens = keras.Input(shape=(None,), dtype="string", name="tokens")
         word_ids, character_ids = features(tokens)
         hidden = backbone([word_ids, character_ids])
+        if self.word_vectors_file:
+            self.load_word_vectors(features, backbone)
         if self.output_layer == "crf":
             scores = keras.layers.Dense(len(self.tags), dtype="float32", name="tag_scores")(hidden)
             self._crf = CRF(len(self.tags), name="crf")
@@ -215,6 +221,23 @@ class SequenceTagging(Task):
                 len(self.tags), activation="softmax", dtype="float32", name="tag_scores"
             )(hidden)
         return keras.Model(tokens, scores, name="sequence_tagger")
+
+    def load_word_vectors(self, features, backbone) -> None:
+        """Start the word embeddings from the vectors file where it has the word."""
+        from toolkit.text.vectors import read_word_vectors
+
+        vocabulary = [str(word) for word in features.words.get_vocabulary()]
+        table = backbone.word_embedding.embeddings
+        vectors, found = read_word_vectors(self.word_vectors_file, vocabulary, int(table.shape[1]))
+        initial = np.asarray(table.numpy())
+        initial[found] = vectors[found]
+        table.assign(initial)
+        log.info(
+            "word vectors: %d of %d vocabulary words found in %s",
+            int(found.sum()),
+            len(vocabulary),
+            self.word_vectors_file,
+        )
 
     def register_layers(self) -> None:
         import toolkit.text.crf  # noqa: F401
