@@ -15,7 +15,7 @@ import pandas as pd
 
 from toolkit.config import AudioAugmentConfig
 from toolkit.errors import DataError
-from toolkit.tasks.base import Task
+from toolkit.tasks.base import Task, single_label_loss
 
 log = logging.getLogger("toolkit")
 
@@ -213,21 +213,7 @@ class AudioClassification(Task):
         return keras.Model(waveform, probabilities, name="audio_classifier")
 
     def loss(self):
-        import keras
-
-        if self.label_smoothing > 0:
-            # Label smoothing needs one-hot targets; the pipeline yields ids.
-            smoothing, classes = self.label_smoothing, len(self.labels)
-            categorical = keras.losses.CategoricalCrossentropy(label_smoothing=smoothing)
-
-            def smoothed(true_ids, probabilities):
-                one_hot = keras.ops.one_hot(
-                    keras.ops.cast(keras.ops.reshape(true_ids, [-1]), "int32"), classes
-                )
-                return categorical(one_hot, probabilities)
-
-            return smoothed
-        return keras.losses.SparseCategoricalCrossentropy()
+        return single_label_loss(self.label_smoothing, len(self.labels))
 
     def metrics(self) -> list:
         import keras

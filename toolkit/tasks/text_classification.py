@@ -15,7 +15,7 @@ import pandas as pd
 from toolkit.config import NoAugmentConfig
 from toolkit.data import text_check
 from toolkit.errors import DataError
-from toolkit.tasks.base import Task
+from toolkit.tasks.base import Task, single_label_loss
 
 log = logging.getLogger("toolkit")
 
@@ -218,18 +218,7 @@ class TextClassification(Task):
 
         if self.multi_label:
             return keras.losses.BinaryCrossentropy(label_smoothing=self.label_smoothing)
-        if self.label_smoothing > 0:
-            smoothing, classes = self.label_smoothing, len(self.labels)
-            categorical = keras.losses.CategoricalCrossentropy(label_smoothing=smoothing)
-
-            def smoothed(true_ids, probabilities):
-                one_hot = keras.ops.one_hot(
-                    keras.ops.cast(keras.ops.reshape(true_ids, [-1]), "int32"), classes
-                )
-                return categorical(one_hot, probabilities)
-
-            return smoothed
-        return keras.losses.SparseCategoricalCrossentropy()
+        return single_label_loss(self.label_smoothing, len(self.labels))
 
     def metrics(self) -> list:
         import keras
