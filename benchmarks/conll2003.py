@@ -92,11 +92,9 @@ def saved_model_throughput(export: Path, sentences: list[list[str]], batch_size:
 
     serve = tf.saved_model.load(str(export)).signatures["serving_default"]
     texts = [" ".join(tokens) for tokens in sentences]
-    serve(sentences=tf.constant(texts[:batch_size]))
-    started = time.perf_counter()
-    for start in range(0, len(texts), batch_size):
-        serve(sentences=tf.constant(texts[start : start + batch_size]))
-    return len(texts) / (time.perf_counter() - started)
+    return recipe_runs.items_per_second(
+        lambda batch: serve(sentences=tf.constant(batch)), texts, batch_size
+    )
 
 
 def main(argv: list[str] | None = None) -> int:

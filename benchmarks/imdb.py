@@ -43,11 +43,9 @@ def saved_model_throughput(export: Path, texts: list[str], batch_size: int = 64)
     import tensorflow as tf
 
     serve = tf.saved_model.load(str(export)).signatures["serving_default"]
-    serve(text=tf.constant(texts[:batch_size]))  # the first call traces and warms up
-    started = time.perf_counter()
-    for start in range(0, len(texts), batch_size):
-        serve(text=tf.constant(texts[start : start + batch_size]))
-    return len(texts) / (time.perf_counter() - started)
+    return recipe_runs.items_per_second(
+        lambda batch: serve(text=tf.constant(batch)), texts, batch_size
+    )
 
 
 def run_fasttext(train, test, seed: int = 1234) -> dict:

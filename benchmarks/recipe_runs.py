@@ -83,3 +83,12 @@ def resolve_recipe(name: str) -> str:
     if not path.is_file() and not path.is_absolute() and (REPO_ROOT / path).is_file():
         return str(REPO_ROOT / path)
     return name
+
+
+def items_per_second(call, items: list, batch_size: int = 64) -> float:
+    """Throughput of `call(batch)` over `items` in batches, after one warm-up call (tracing)."""
+    call(items[:batch_size])
+    started = time.perf_counter()
+    for start in range(0, len(items), batch_size):
+        call(items[start : start + batch_size])
+    return len(items) / (time.perf_counter() - started)

@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import json
-import subprocess
-import sys
 import textwrap
 from pathlib import Path
 
@@ -12,7 +10,7 @@ import numpy as np
 import pandas as pd
 import pytest
 from click.testing import CliRunner
-from tiny_data import TINY_RECIPE, subset_manifest
+from tiny_data import TINY_RECIPE, run_without_toolkit, subset_manifest
 
 from toolkit.audio.io import pad_or_crop, read_audio, write_wav
 from toolkit.cli import main
@@ -115,20 +113,13 @@ def test_saved_model_matches_python_predictions_in_a_process_without_toolkit(
         np.stack([pad_or_crop(read_audio(p, rate), clip) for p in wav_files]), verbose=0
     )
     np.savez(tmp_path / "inputs.npz", waveforms=batch.astype(np.float32))
-    script = tmp_path / "serve.py"
-    script.write_text(SERVE_SCRIPT)
-    subprocess.run(
-        [
-            sys.executable,
-            str(script),
-            str(trained_run / "export" / "saved_model"),
-            str(tmp_path / "inputs.npz"),
-            str(tmp_path / "out.npz"),
-            *wav_files,
-        ],
-        check=True,
-        cwd=tmp_path,
-        capture_output=True,
+    run_without_toolkit(
+        SERVE_SCRIPT,
+        tmp_path,
+        str(trained_run / "export" / "saved_model"),
+        str(tmp_path / "inputs.npz"),
+        str(tmp_path / "out.npz"),
+        *wav_files,
     )
     served = np.load(tmp_path / "out.npz")
     np.testing.assert_allclose(served["probabilities"], expected, atol=1e-5)

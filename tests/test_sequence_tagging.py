@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import json
-import subprocess
-import sys
 import textwrap
 from pathlib import Path
 
@@ -13,6 +11,7 @@ import pandas as pd
 import pytest
 import tensorflow as tf
 from click.testing import CliRunner
+from tiny_data import run_without_toolkit
 
 from toolkit.cli import main
 from toolkit.text.readers import read_conll, write_conll
@@ -102,19 +101,12 @@ def test_saved_model_matches_python_in_a_process_without_toolkit(trained_run: Pa
     ]
     expected = run.task.predict_inputs(run.model, sentences, top_k=1)
     (tmp_path / "in.json").write_text(json.dumps(sentences))
-    script = tmp_path / "serve.py"
-    script.write_text(SERVE_SCRIPT)
-    subprocess.run(
-        [
-            sys.executable,
-            str(script),
-            str(trained_run / "export" / "saved_model"),
-            str(tmp_path / "in.json"),
-            str(tmp_path / "out.json"),
-        ],
-        check=True,
-        cwd=tmp_path,
-        capture_output=True,
+    run_without_toolkit(
+        SERVE_SCRIPT,
+        tmp_path,
+        str(trained_run / "export" / "saved_model"),
+        str(tmp_path / "in.json"),
+        str(tmp_path / "out.json"),
     )
     served = json.loads((tmp_path / "out.json").read_text())
     assert served["same_from_tokens"]

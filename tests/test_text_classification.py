@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import json
-import subprocess
-import sys
 import textwrap
 from pathlib import Path
 
@@ -12,6 +10,7 @@ import numpy as np
 import pandas as pd
 import pytest
 from click.testing import CliRunner
+from tiny_data import run_without_toolkit
 
 from toolkit.cli import main
 
@@ -94,19 +93,12 @@ def test_saved_model_matches_python_in_a_process_without_toolkit(trained_run: Pa
     ]
     expected = run.task.probabilities(run.model, texts)
     (tmp_path / "texts.txt").write_text("\n".join(texts), encoding="utf-8")
-    script = tmp_path / "serve.py"
-    script.write_text(SERVE_SCRIPT)
-    subprocess.run(
-        [
-            sys.executable,
-            str(script),
-            str(trained_run / "export" / "saved_model"),
-            str(tmp_path / "texts.txt"),
-            str(tmp_path / "out.npz"),
-        ],
-        check=True,
-        cwd=tmp_path,
-        capture_output=True,
+    run_without_toolkit(
+        SERVE_SCRIPT,
+        tmp_path,
+        str(trained_run / "export" / "saved_model"),
+        str(tmp_path / "texts.txt"),
+        str(tmp_path / "out.npz"),
     )
     served = np.load(tmp_path / "out.npz")
     np.testing.assert_allclose(served["probabilities"], expected, atol=1e-5)

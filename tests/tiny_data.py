@@ -30,3 +30,15 @@ model: {{type: ds_cnn, filters: 8, num_blocks: 1}}
 train: {{epochs: 2, batch_size: 8, learning_rate: 0.003, verbose: 0}}
 export: {{top_k: 2}}
 """
+
+
+def run_without_toolkit(source: str, folder: Path, *arguments: str) -> None:
+    """Run `source` in a fresh interpreter (it must not import the toolkit) with `arguments`."""
+    import subprocess
+    import sys
+
+    script = folder / "serve.py"
+    script.write_text(source)
+    subprocess.run(
+        [sys.executable, str(script), *arguments], check=True, cwd=folder, capture_output=True
+    )
