@@ -59,6 +59,13 @@ class AudioAugmentConfig:
 
 
 @dataclass
+class SpeechAugmentConfig(AudioAugmentConfig):
+    # Each training utterance is played at one of these speeds, drawn every epoch
+    # (speed perturbation; [1.0] turns it off).
+    speed_factors: list[float] = field(default_factory=lambda: [1.0])
+
+
+@dataclass
 class NoAugmentConfig:
     """Tasks without data augmentation settings (text): the `augment` block stays empty."""
 

@@ -60,6 +60,8 @@ def predict_with_saved_model(model_path: str, inputs: list[str], top_k: int) -> 
     serve = loaded.signatures["serving_default"]
     if "tags" in metadata:
         return tag_with_saved_model(serve, inputs)
+    if "alphabet" in metadata:
+        return transcribe_with_saved_model(serve, inputs, int(metadata["sample_rate"].numpy()))
     labels = [label.decode("utf-8") for label in metadata["labels"].numpy()]
     if "sample_rate" not in metadata:
         from toolkit.data.text_check import read_prediction_texts
@@ -101,3 +103,18 @@ def tag_with_saved_model(serve, inputs: list[str]) -> pd.DataFrame:
             }
         )
     return pd.DataFrame(rows)
+
+
+def transcribe_with_saved_model(serve, inputs: list[str], sample_rate: int) -> pd.DataFrame:
+    """Transcripts for audio files through a speech recognition SavedModel, one at a time."""
+    import tensorflow as tf
+
+    files = expand_paths(inputs)
+    texts = []
+    for path in files:
+        waveform = read_audio(path, sample_rate)
+        outputs = serve(
+            waveforms=tf.constant(waveform[np.newaxis]), lengths=tf.constant([len(waveform)])
+        )
+        texts.append(outputs["transcript"].numpy()[0].decode("utf-8"))
+    return pd.DataFrame({"audio": files, "transcript": texts})

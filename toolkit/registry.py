@@ -16,6 +16,7 @@ REGISTRY: dict[str, dict[str, str]] = {
         "audio_classification": "toolkit.tasks.audio_classification:AudioClassification",
         "text_classification": "toolkit.tasks.text_classification:TextClassification",
         "sequence_tagging": "toolkit.tasks.sequence_tagging:SequenceTagging",
+        "speech_recognition": "toolkit.tasks.speech_recognition:SpeechRecognition",
     },
     "features": {
         "log_mel": "toolkit.audio.features:LogMelSpectrogram",
@@ -27,6 +28,8 @@ REGISTRY: dict[str, dict[str, str]] = {
     "model": {
         "ds_cnn": "toolkit.models.ds_cnn:DSCNN",
         "crnn": "toolkit.models.crnn:CRNN",
+        "deepspeech2": "toolkit.models.deepspeech2:DeepSpeech2",
+        "quartznet": "toolkit.models.quartznet:QuartzNet",
         "ngram_bag": "toolkit.models.ngram_bag:NGramBag",
         "text_cnn": "toolkit.models.text_cnn:TextCNN",
         "recurrent_text": "toolkit.models.text_rnn:RecurrentText",

@@ -108,6 +108,7 @@ def train(recipe: Recipe, run_dir: Path, device: str = "auto") -> Run:
     run_dir.mkdir(parents=True, exist_ok=True)
     recipe.save(run_dir / RESOLVED_RECIPE)
     task = build_task(recipe)
+    task.run_directory = run_dir
     splits = load_data(recipe, task, run_dir)
     task = add_synthetic_speech(recipe, task, splits, run_dir)
     # The label list is now fixed: the saved recipe carries it so evaluate/predict/re-runs agree.
@@ -123,6 +124,17 @@ def train(recipe: Recipe, run_dir: Path, device: str = "auto") -> Run:
     training.set_precision(settings["mixed_precision"])
     strategy = training.make_strategy(device)
     noise_bank = make_noise_bank(recipe, task)
+    steps = max(1, -(-len(splits["train"]) // settings["batch_size"]))
+    with strategy.scope():
+        model = build_model(recipe, task, splits["train"])
+        model.compile(
+            optimizer=training.build_optimizer(settings, steps),
+            loss=task.loss(),
+            metrics=task.metrics(),
+        )
+    from toolkit.data.audio_check import write_skipped
+
+    write_skipped(task.prepare_training(splits, run_dir, recipe["augment"]), run_dir)
     train_data = task.dataset(
         splits["train"],
         settings["batch_size"],
@@ -135,14 +147,6 @@ def train(recipe: Recipe, run_dir: Path, device: str = "auto") -> Run:
     valid_data = task.dataset(
         splits["valid"], settings["batch_size"], False, cache=recipe["data"]["cache"]
     )
-    steps = max(1, -(-len(splits["train"]) // settings["batch_size"]))
-    with strategy.scope():
-        model = build_model(recipe, task, splits["train"])
-        model.compile(
-            optimizer=training.build_optimizer(settings, steps),
-            loss=task.loss(),
-            metrics=task.metrics(),
-        )
     log.info("model %s: %s parameters", model.name, f"{model.count_params():,}")
     started = time.monotonic()
     training.fit(
@@ -167,12 +171,20 @@ def train(recipe: Recipe, run_dir: Path, device: str = "auto") -> Run:
                 "parameters": int(model.count_params()),
                 "train_examples": len(splits["train"]),
                 "valid_examples": len(splits["valid"]),
+                "peak_memory_mb": round(peak_memory_mb(), 1),
             },
             indent=2,
         )
     )
     log.info("trained in %.0f s; best model saved to %s", seconds, run_dir / "model.keras")
     return Run(run_dir, recipe, task, model, splits)
+
+
+def peak_memory_mb() -> float:
+    """Peak resident memory of this process so far (Linux reports kilobytes)."""
+    import resource
+
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
 
 def make_noise_bank(recipe: Recipe, task):
@@ -246,6 +258,7 @@ def open_run(run_dir: str | Path) -> Run:
         )
     recipe = load_recipe(recipe_path)
     task = build_task(recipe)
+    task.run_directory = run_dir
     # Importing the component classes registers them for deserialization.
     registry.get("features", recipe["features"]["type"])
     registry.get("model", recipe["model"]["type"])

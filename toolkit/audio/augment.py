@@ -117,13 +117,23 @@ def random_time_shift(waveform: tf.Tensor, max_shift: int) -> tf.Tensor:
 
 
 def random_speed(waveform: tf.Tensor, min_factor: float, max_factor: float) -> tf.Tensor:
-    """Play faster or slower by a random factor (tempo and pitch together).
-
-    Linear interpolation; output length is round(n / factor).
-    """
+    """Play faster or slower by a factor drawn uniformly in [min_factor, max_factor]."""
     if not 0 < min_factor <= max_factor:
         raise ValueError(f"need 0 < min_factor <= max_factor, got {min_factor}, {max_factor}")
-    factor = tf.random.uniform([], min_factor, max_factor, dtype=tf.float64)
+    return change_speed(waveform, tf.random.uniform([], min_factor, max_factor, dtype=tf.float64))
+
+
+def random_speed_choice(waveform: tf.Tensor, factors: list[float]) -> tf.Tensor:
+    """Play at one of `factors` (e.g. 0.9, 1.0, 1.1: Kaldi-style speed perturbation)."""
+    if not factors or min(factors) <= 0:
+        raise ValueError(f"speed factors must be positive, got {factors}")
+    choice = tf.random.uniform([], 0, len(factors), dtype=tf.int32)
+    return change_speed(waveform, tf.gather(tf.constant(factors, tf.float64), choice))
+
+
+def change_speed(waveform: tf.Tensor, factor: tf.Tensor) -> tf.Tensor:
+    """Tempo and pitch together, by linear interpolation; output length is round(n / factor)."""
+    factor = tf.cast(factor, tf.float64)
     length = tf.shape(waveform)[0]
     output_length = tf.maximum(tf.cast(tf.round(tf.cast(length, tf.float64) / factor), tf.int32), 1)
     # Positions span the whole input so the first and last samples are kept.

@@ -201,22 +201,43 @@ class LogMelSpectrogram(keras.layers.Layer):
         power = tf.math.square(tf.math.real(spectrum)) + tf.math.square(tf.math.imag(spectrum))
         return tf.tensordot(power, self._filterbank, axes=1)
 
-    def _normalize(self, features: tf.Tensor) -> tf.Tensor:
+    def frame_lengths(self, lengths: tf.Tensor) -> tf.Tensor:
+        """Frames of each utterance of `lengths` samples (the graph form of `num_frames`)."""
+        lengths = tf.cast(lengths, tf.int32)
+        padded = lengths + 2 * (self.fft_length // 2) if self.center else lengths
+        return 1 + tf.maximum(padded - self.fft_length, 0) // self.frame_step
+
+    def _normalize(self, features: tf.Tensor, valid: tf.Tensor | None) -> tf.Tensor:
         if self.normalization == "none":
             return features
-        mean = tf.reduce_mean(features, axis=1, keepdims=True)
-        std = tf.math.reduce_std(features, axis=1, keepdims=True)
+        if valid is None:
+            mean = tf.reduce_mean(features, axis=1, keepdims=True)
+            std = tf.math.reduce_std(features, axis=1, keepdims=True)
+        else:
+            # Statistics over each utterance's own frames, not the batch padding.
+            count = tf.maximum(tf.reduce_sum(valid, axis=1, keepdims=True), 1.0)
+            mean = tf.reduce_sum(features * valid, axis=1, keepdims=True) / count
+            variance = tf.reduce_sum(tf.square(features - mean) * valid, axis=1, keepdims=True)
+            std = tf.sqrt(variance / count)
         return (features - mean) / tf.maximum(std, _MINIMUM_STD)
 
-    def call(self, inputs: tf.Tensor) -> tf.Tensor:
+    def call(self, inputs: tf.Tensor, lengths: tf.Tensor | None = None):
+        """Features; given `lengths` (samples per utterance of a padded batch), also each
+        utterance's frame count, with statistics taken and padded frames zeroed per utterance."""
         waveforms = tf.cast(inputs, tf.float32)
-        features = self._normalize(self._log_mel(self._mel_energies(waveforms)))
-        return tf.cast(features, self.compute_dtype)
+        features = self._log_mel(self._mel_energies(waveforms))
+        if lengths is None:
+            return tf.cast(self._normalize(features, None), self.compute_dtype)
+        frames = self.frame_lengths(lengths)
+        valid = tf.sequence_mask(frames, tf.shape(features)[1], dtype=tf.float32)[..., None]
+        features = self._normalize(features, valid) * valid
+        return tf.cast(features, self.compute_dtype), frames
 
-    def compute_output_shape(self, input_shape: tuple) -> tuple:
-        samples = input_shape[-1]
+    def compute_output_shape(self, inputs_shape: tuple, lengths_shape: tuple | None = None):
+        samples = inputs_shape[-1]
         frames = None if samples is None else self.num_frames(samples)
-        return (input_shape[0], frames, self.num_features)
+        shape = (inputs_shape[0], frames, self.num_features)
+        return shape if lengths_shape is None else (shape, tuple(lengths_shape))
 
     def get_config(self) -> dict:
         config = super().get_config()

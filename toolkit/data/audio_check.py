@@ -50,9 +50,13 @@ def check_audio_rows(
 
 
 def write_skipped(skipped: list[dict], run_dir: Path) -> Path | None:
-    """List skipped rows in RUN_DIR/skipped.csv so nothing is dropped silently."""
+    """List skipped rows in RUN_DIR/skipped.csv (added to rows listed earlier in the run)
+    so nothing is dropped silently."""
     if not skipped:
         return None
     path = Path(run_dir) / "skipped.csv"
-    pd.DataFrame(skipped).to_csv(path, index=False)
+    table = pd.DataFrame(skipped)
+    if path.is_file():
+        table = pd.concat([pd.read_csv(path, dtype=str, keep_default_na=False), table])
+    table.to_csv(path, index=False)
     return path

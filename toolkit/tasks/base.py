@@ -38,6 +38,13 @@ class Task:
     def adapt(self, features, train: pd.DataFrame) -> None:
         """Fit what the features learn from training data (e.g. a vocabulary); none by default."""
 
+    def prepare_training(
+        self, splits: dict[str, pd.DataFrame], run_dir, augment: dict[str, Any]
+    ) -> list[dict]:
+        """Once the model is built: leave out rows it cannot learn from and write what
+        training needs beside the model; returns the rows left out (for skipped.csv)."""
+        return []
+
     def register_layers(self) -> None:
         """Import the modules of the task's own layers so saved models can be loaded."""
 

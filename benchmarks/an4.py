@@ -1,0 +1,155 @@
+"""AN4 speech recognition: WER/CER with greedy, beam and beam + LM decoding, training time,
+peak memory, and the real-time factor of the exported SavedModel beside the Python path.
+
+    python benchmarks/an4.py --an4 ../shared/data/an4
+    python benchmarks/an4.py --an4 ../shared/data/an4 --run-dir runs/an4   # score a trained run
+
+Trains `recipes/speech_recognition/an4.yaml` (data.root set to --an4) through the toolkit's
+library calls, or opens a run directory that `toolkit run` already trained from it, scores
+the 130 test utterances with every decoder, exports the SavedModel and times both paths over
+the test set (one utterance at a time, CPU). Updates the `an4` section of benchmarks/RESULTS.md.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import resource
+import sys
+import time
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).parent))
+
+import recipe_runs  # noqa: E402
+import results  # noqa: E402
+
+SECTION = "an4"
+DEFAULT_RECIPE = "recipes/speech_recognition/an4.yaml"
+PUBLISHED = [
+    ["ESPnet transformer + LM (beam 10, speed perturbation)", "7.4%", "3.6%"],
+    ["ESPnet transformer, no LM", "7.6%", "3.6%"],
+    ["Kaldi speaker-adapted GMM, unigram LM", "5.95%", ""],
+    ["deepspeech.pytorch DeepSpeech2 (~100 GPU epochs)", "10.5%", "4.8%"],
+]
+
+
+def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--an4", required=True, help="AN4 root (holding etc/ and wav/).")
+    parser.add_argument("--recipe", default=DEFAULT_RECIPE)
+    parser.add_argument("--output", default="runs/bench_an4")
+    parser.add_argument("--run-dir", help="Score this trained run instead of training one.")
+    parser.add_argument("--set", dest="overrides", action="append", default=[], metavar="KEY=VALUE")
+    parser.add_argument("--device", choices=["auto", "cpu", "gpu"], default="cpu")
+    results.add_record_argument(parser)
+    return parser.parse_args(argv)
+
+
+def real_time_factors(run, test) -> dict[str, float]:
+    """Seconds of computation per second of audio, one utterance at a time: the Python path
+    (Keras model + the recipe's in-graph decoder) and the exported SavedModel."""
+    import numpy as np
+    import tensorflow as tf
+
+    from toolkit.audio.io import read_audio
+
+    waveforms = [read_audio(path, run.task.sample_rate) for path in test["audio"]]
+    audio_seconds = sum(len(w) for w in waveforms) / run.task.sample_rate
+    serve = tf.saved_model.load(str(run.directory / "export" / "saved_model")).signatures[
+        "serving_default"
+    ]
+    decoder = "greedy" if run.task.decoder == "greedy" else "beam"
+
+    def python_path(index: int) -> None:
+        run.task.transcribe(run.model, test.iloc[index : index + 1], 1, (decoder,))
+
+    def saved_model(index: int) -> None:
+        wave = waveforms[index]
+        serve(waveforms=tf.constant(wave[np.newaxis]), lengths=tf.constant([len(wave)]))
+
+    factors = {}
+    for name, call in (("python", python_path), ("saved_model", saved_model)):
+        call(0)  # tracing
+        started = time.perf_counter()
+        for index in range(len(waveforms)):
+            call(index)
+        factors[name] = (time.perf_counter() - started) / audio_seconds
+    return factors
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = parse_args(argv)
+    recipe_runs.select_device(args.device)
+    from toolkit import runner
+
+    root = Path(args.an4).expanduser().resolve()
+    recipe = recipe_runs.resolve_recipe(args.recipe)
+    if args.run_dir:
+        run_dir = Path(args.run_dir).resolve()
+        trained_here = False
+    else:
+        run_dir = Path(args.output).resolve()
+        recipe_runs.train_and_evaluate(
+            recipe,
+            [f"data.root={root}", *args.overrides],
+            run_dir,
+            args.device,
+            export=True,
+            metric="wer",
+        )
+        trained_here = True
+    peak_training_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    run = runner.open_run(run_dir)
+    run.recipe.blocks["data"]["root"] = str(root)
+    test = runner.evaluate(run, splits=("test",))["test"]
+    if not (run_dir / "export" / "saved_model" / "saved_model.pb").is_file():
+        runner.export(run, force=True)
+    frame = runner.load_data(run.recipe, run.task, run_dir)["test"]
+    factors = real_time_factors(run, frame)
+    training = json.loads((run_dir / "training.json").read_text())
+    history = (run_dir / "history.csv").read_text().strip().splitlines()
+
+    rows = [
+        [
+            f"toolkit, {name.replace('_', ' + ').replace('beam + lm', 'beam + LM')}",
+            f"{test[f'{name}_wer']:.2%}",
+            f"{test[f'{name}_cer']:.2%}",
+        ]
+        for name in ("greedy", "beam", "beam_lm")
+        if f"{name}_wer" in test
+    ] + [[f"published: {system}", wer, cer] for system, wer, cer in PUBLISHED]
+    model = run.recipe["model"]
+    memory = (
+        f"peak resident memory of the benchmark process (training included): {peak_training_mb:,.0f} MB"
+        if trained_here
+        else (
+            f"peak resident memory during training: {training['peak_memory_mb']:,.0f} MB"
+            if "peak_memory_mb" in training
+            else "peak memory: not recorded for this run"
+        )
+    )
+    notes = [
+        f"Data: AN4 train ({training['train_examples']} utterances after holding out "
+        f"{training['valid_examples']} for checkpoint selection by validation WER) and test "
+        f"({test['utterances']} utterances, {test['audio_seconds']:.0f} s, speakers unseen in "
+        "training). No data beyond AN4's training set; the word 3-gram LM is built from the "
+        "training transcripts.",
+        f"Model: {model['type']}, {training['parameters']:,} parameters; {len(history) - 1} epochs "
+        f"in {results.seconds(training['seconds'])} of model.fit on CPU; {memory}.",
+        f"Beam width {run.task.beam_width}; LM weight {run.task.lm_weight}, word bonus "
+        f"{run.task.word_bonus}. The recipe's decoder ({test['decoder']}) gives metrics.json's wer/cer.",
+        f"Real-time factor over the test set, one utterance at a time: SavedModel "
+        f"{factors['saved_model']:.4f} (in-graph {'greedy' if run.task.decoder == 'greedy' else 'beam'} "
+        f"decoding), Python path {factors['python']:.4f} (Keras model + the same decoder).",
+        f"Run directory: {recipe_runs.display_path(run_dir)}.",
+    ]
+    headers = ["system", "test WER", "test CER"]
+    results.report(
+        SECTION, "AN4 speech recognition", headers, rows, notes, record=not args.no_record
+    )
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

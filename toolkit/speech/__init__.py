@@ -1,0 +1,1 @@
+"""Speech recognition: transcripts, CTC decoding, language models."""

@@ -1,0 +1,486 @@
+"""Speech recognition with CTC: waveforms of any length in, transcripts out.
+
+The model takes `{"waveforms": [batch, samples], "lengths": [batch]}` at the task's sample
+rate and returns per-frame logits over the blank (id 0) and the characters (ids 1..V), with
+padded frames forced to blank. Decoding (greedy or beam search) runs in TensorFlow ops, so
+the exported SavedModel returns transcript strings; a word n-gram language model can be fused
+in a beam search on the Python side (`toolkit.speech.lm_decoder`).
+"""
+
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+from typing import Any, Literal
+
+import numpy as np
+import pandas as pd
+
+from toolkit.config import SpeechAugmentConfig
+from toolkit.errors import DataError
+from toolkit.tasks.base import Task
+
+log = logging.getLogger("toolkit")
+DECODERS = ("greedy", "beam", "beam_lm")
+
+
+class SpeechRecognition(Task):
+    """Transcript handling, CTC head and loss, decoding, WER/CER and export signatures."""
+
+    augment_config = SpeechAugmentConfig
+    required_columns = ("audio", "transcript")
+    path_columns = ("audio",)
+    stratify_column = None
+    default_monitor = "val_wer"
+
+    def __init__(
+        self,
+        sample_rate: int = 16000,
+        lowercase: bool = True,
+        punctuation: Literal["remove", "keep"] = "remove",
+        alphabet: list[str] | str | None = None,
+        unknown_characters: Literal["error", "drop"] = "error",
+        max_duration: float = 30.0,
+        decoder: Literal["greedy", "beam", "beam_lm"] = "beam",
+        beam_width: int = 10,
+        language_model_file: str | None = None,
+        language_model_order: int = 0,
+        lm_weight: float = 0.5,
+        word_bonus: float = 1.0,
+        head_dropout_rate: float = 0.1,
+        length_buckets: int = 8,
+    ):
+        from toolkit.speech.transcripts import PUNCTUATION_MODES
+
+        if sample_rate <= 0:
+            raise ValueError(f"sample_rate must be positive, got {sample_rate}")
+        if punctuation not in PUNCTUATION_MODES:
+            raise ValueError(f"punctuation must be one of {PUNCTUATION_MODES}, got {punctuation!r}")
+        if unknown_characters not in ("error", "drop"):
+            raise ValueError(
+                f"unknown_characters must be error or drop, got {unknown_characters!r}"
+            )
+        if decoder not in DECODERS:
+            raise ValueError(f"decoder must be one of {DECODERS}, got {decoder!r}")
+        if decoder == "beam_lm" and not language_model_file and language_model_order < 1:
+            raise ValueError(
+                "decoder beam_lm needs a language model: set language_model_file (ARPA) or "
+                "language_model_order (an n-gram built from the training transcripts)"
+            )
+        if beam_width < 1:
+            raise ValueError(f"beam_width must be at least 1, got {beam_width}")
+        self.sample_rate = int(sample_rate)
+        self.lowercase = bool(lowercase)
+        self.punctuation = punctuation
+        self.alphabet = list(alphabet) if alphabet else None
+        self.unknown_characters = unknown_characters
+        self.max_duration = float(max_duration)
+        self.decoder = decoder
+        self.beam_width = int(beam_width)
+        self.language_model_file = language_model_file
+        self.language_model_order = int(language_model_order)
+        self.lm_weight = float(lm_weight)
+        self.word_bonus = float(word_bonus)
+        self.head_dropout_rate = float(head_dropout_rate)
+        self.length_buckets = int(length_buckets)
+        self._output_frames = None  # samples -> output frames, set when the model is built
+        self._language_model = None
+        # The run directory (set by the runner): where a language model built from the
+        # training transcripts is kept.
+        self.run_directory: Path | None = None
+
+    def get_config(self) -> dict[str, Any]:
+        return {
+            "sample_rate": self.sample_rate,
+            "lowercase": self.lowercase,
+            "punctuation": self.punctuation,
+            "alphabet": self.alphabet,
+            "unknown_characters": self.unknown_characters,
+            "max_duration": self.max_duration,
+            "decoder": self.decoder,
+            "beam_width": self.beam_width,
+            "language_model_file": self.language_model_file,
+            "language_model_order": self.language_model_order,
+            "lm_weight": self.lm_weight,
+            "word_bonus": self.word_bonus,
+            "head_dropout_rate": self.head_dropout_rate,
+            "length_buckets": self.length_buckets,
+        }
+
+    def feature_arguments(self) -> dict[str, Any]:
+        return {"sample_rate": self.sample_rate}
+
+    def register_layers(self) -> None:
+        import toolkit.audio.augment  # noqa: F401  (SpecAugment)
+        import toolkit.speech.ctc  # noqa: F401  (BlankPadding)
+
+    # Data ----------------------------------------------------------------------------
+
+    def normalize(self, text: Any) -> str:
+        from toolkit.speech.transcripts import normalize_transcript
+
+        return normalize_transcript(text, self.lowercase, self.punctuation)
+
+    def check_splits(
+        self, splits: dict[str, pd.DataFrame], on_error: str, skipped: list[dict]
+    ) -> dict[str, pd.DataFrame]:
+        """Readable, non-silent audio; non-empty transcripts in the alphabet; training
+        utterances longer than `max_duration` left out (listed)."""
+        from toolkit.data.audio_check import check_audio_rows
+        from toolkit.data.speech_check import drop_long, drop_silent, fit_alphabet
+        from toolkit.data.text_check import reject
+        from toolkit.speech.transcripts import build_alphabet
+
+        checked = {}
+        for name, frame in splits.items():
+            frame = check_audio_rows(frame, name, on_error, skipped)
+            frame = drop_silent(frame, name, on_error, skipped)
+            frame = frame.assign(transcript=[self.normalize(text) for text in frame["transcript"]])
+            empty = (frame["transcript"] == "").to_numpy()
+            frame = reject(frame, empty, name, "empty transcript", on_error, skipped)
+            if name == "train":
+                frame = drop_long(frame, self.max_duration, skipped)
+            if frame.empty:
+                raise DataError(f"{name}: no usable utterances left")
+            checked[name] = frame
+        if self.alphabet is None:
+            self.alphabet = build_alphabet(checked["train"]["transcript"])
+        for name, frame in checked.items():
+            checked[name] = fit_alphabet(frame, name, self.alphabet, self.unknown_characters)
+            if checked[name].empty:
+                raise DataError(f"{name}: no usable utterances left")
+        return checked
+
+    def label_ids(self, frame: pd.DataFrame) -> list[list[int]]:
+        index = {character: i + 1 for i, character in enumerate(self.alphabet)}
+        return [[index[c] for c in text] for text in frame["transcript"]]
+
+    def prepare_training(
+        self, splits: dict[str, pd.DataFrame], run_dir, augment: dict[str, Any]
+    ) -> list[dict]:
+        """Leave out what CTC cannot align; build the language model the recipe asks for."""
+        fastest = max(augment["speed_factors"]) * max(augment["speed_range"])
+        skipped: list[dict] = []
+        self.drop_unalignable(splits, skipped, fastest)
+        self.write_language_model(splits["train"], run_dir)
+        return skipped
+
+    def drop_unalignable(self, splits: dict[str, pd.DataFrame], skipped: list[dict], speed: float):
+        """Training and validation utterances with more labels than the model has output
+        frames (at the fastest speed perturbation) cannot be aligned by CTC: left out, listed."""
+        from toolkit.speech.transcripts import frames_needed
+
+        for name in ("train", "valid"):
+            frame = splits[name]
+            available = [
+                self._output_frames(int(duration * self.sample_rate / speed))
+                for duration in frame["duration"]
+            ]
+            needed = [frames_needed(ids) for ids in self.label_ids(frame)]
+            bad = np.array([n > a for n, a in zip(needed, available, strict=True)], dtype=bool)
+            if bad.any():
+                log.warning(
+                    "%s: %d utterances have more labels than output frames (CTC cannot align "
+                    "them); left out of training and listed in skipped.csv",
+                    name,
+                    int(bad.sum()),
+                )
+                skipped.extend(
+                    {
+                        "split": name,
+                        "source": row.source,
+                        "audio": row.audio,
+                        "reason": "audio too short for its transcript",
+                    }
+                    for row in frame[bad].itertuples()
+                )
+                splits[name] = frame[~bad].reset_index(drop=True)
+                if splits[name].empty:
+                    raise DataError(
+                        f"{name}: every utterance is too short for its transcript; use a "
+                        "backbone with less time striding or a shorter features.hop_ms"
+                    )
+
+    def summary(self, splits: dict[str, pd.DataFrame], min_examples: int) -> list[str]:
+        lines = [
+            f"{len(self.alphabet)} characters: {''.join(self.alphabet)!r}; utterances per split: "
+            + ", ".join(f"{name} {len(frame)}" for name, frame in splits.items())
+        ]
+        for name, frame in splits.items():
+            durations = frame["duration"]
+            rates = ", ".join(
+                f"{int(rate)} Hz x{count}"
+                for rate, count in frame["file_rate"].value_counts().items()
+            )
+            lines.append(
+                f"{name}: {durations.sum() / 3600:.2f} h; {rates}; duration "
+                f"{durations.min():.2f}-{durations.max():.2f} s (median {durations.median():.2f} s); "
+                f"transcript length {frame['transcript'].str.len().min()}-"
+                f"{frame['transcript'].str.len().max()} characters"
+            )
+        return lines
+
+    def class_weight(self, frame: pd.DataFrame) -> None:
+        return None
+
+    def dataset(
+        self,
+        frame: pd.DataFrame,
+        batch_size: int,
+        training: bool,
+        augment=None,
+        noise_bank=None,
+        cache: bool = True,
+        seed: int = 0,
+    ):
+        from toolkit.data.speech_pipeline import bucket_boundaries, speech_dataset
+
+        boundaries = None
+        if training:
+            samples = (frame["duration"].to_numpy() * self.sample_rate).astype(np.int64)
+            boundaries = bucket_boundaries(samples, self.length_buckets)
+        return speech_dataset(
+            frame["audio"].tolist(),
+            self.label_ids(frame),
+            self.sample_rate,
+            batch_size,
+            training,
+            augment,
+            noise_bank,
+            cache,
+            seed,
+            boundaries,
+        )
+
+    # Model ---------------------------------------------------------------------------
+
+    def build_model(self, features, backbone, augment: dict[str, Any]):
+        """waveforms, lengths -> features -> (SpecAugment) -> backbone -> per-frame logits."""
+        import keras
+
+        from toolkit.audio.augment import SpecAugment
+        from toolkit.speech.ctc import BlankPadding
+
+        if not hasattr(backbone, "output_length"):
+            raise ValueError(
+                f"model {type(backbone).__name__} cannot be used for speech recognition "
+                "(it does not keep utterance lengths); use deepspeech2 or quartznet"
+            )
+        waveforms = keras.Input(shape=(None,), name="waveforms")
+        lengths = keras.Input(shape=(), dtype="int32", name="lengths")
+        hidden, frames = features(waveforms, lengths=lengths)
+        if augment["time_masks"] or augment["frequency_masks"]:
+            hidden = SpecAugment(
+                time_masks=augment["time_masks"],
+                time_mask_max=augment["time_mask_max"],
+                frequency_masks=augment["frequency_masks"],
+                frequency_mask_max=augment["frequency_mask_max"],
+                name="spec_augment",
+            )(hidden)
+        hidden, frames = backbone(hidden, lengths=frames)
+        hidden = keras.layers.Dropout(self.head_dropout_rate, name="head_dropout")(hidden)
+        logits = keras.layers.Dense(len(self.alphabet) + 1, dtype="float32", name="logits")(hidden)
+        logits = BlankPadding(name="blank_padding")(logits, frames)
+        self._output_frames = lambda samples: backbone.output_length(features.num_frames(samples))
+        return keras.Model(
+            {"waveforms": waveforms, "lengths": lengths}, logits, name="speech_recognizer"
+        )
+
+    def loss(self):
+        from toolkit.speech.ctc import ctc_loss
+
+        return ctc_loss
+
+    def metrics(self) -> list:
+        return []
+
+    def validation_callbacks(self, valid: pd.DataFrame, batch_size: int) -> list:
+        """Greedy WER and CER on the validation split after every epoch."""
+        from toolkit.speech.scoring import ValidationErrorRates
+
+        return [ValidationErrorRates(self, valid, batch_size)]
+
+    # Decoding ------------------------------------------------------------------------
+
+    def language_model(self):
+        """The n-gram model for beam_lm: the ARPA file given, or the one built from the
+        training transcripts (RUN_DIR/lm.arpa); None without either."""
+        from toolkit.speech.lm import read_arpa
+
+        if self._language_model is None:
+            path = self.language_model_file
+            if not path and self.language_model_order > 0 and self.run_directory is not None:
+                built = Path(self.run_directory) / "lm.arpa"
+                path = str(built) if built.is_file() else None
+            if path:
+                self._language_model = read_arpa(path)
+        return self._language_model
+
+    def write_language_model(self, train: pd.DataFrame, run_dir: Path) -> Path | None:
+        """Build RUN_DIR/lm.arpa from the training transcripts when the recipe asks for one."""
+        from toolkit.speech.lm import build_arpa
+
+        if self.language_model_file or self.language_model_order < 1:
+            return None
+        path = Path(run_dir) / "lm.arpa"
+        build_arpa(list(train["transcript"]), self.language_model_order, path)
+        log.info(
+            "language model: %d-gram from the training transcripts in %s",
+            self.language_model_order,
+            path,
+        )
+        return path
+
+    def logits_batches(self, model, frame: pd.DataFrame, batch_size: int):
+        """(row positions, logits) per batch, utterances sorted by length to keep padding small."""
+        order = np.argsort(frame["duration"].to_numpy(), kind="stable")
+        ordered = frame.iloc[order].reset_index(drop=True)
+        data = self.dataset(ordered, batch_size, training=False, cache=False)
+        start = 0
+        for inputs, _ in data:
+            logits = model(inputs, training=False)
+            count = int(logits.shape[0])
+            yield order[start : start + count], logits
+            start += count
+
+    def transcribe(
+        self, model, frame: pd.DataFrame, batch_size: int, decoders: tuple[str, ...]
+    ) -> dict[str, list[str]]:
+        """Hypotheses for every row, for each decoder asked for."""
+        import tensorflow as tf
+
+        from toolkit.speech.ctc import decode_to_text
+
+        units = tf.constant(self.alphabet)
+        language_model = self.language_model() if "beam_lm" in decoders else None
+        results = {name: [""] * len(frame) for name in decoders}
+        for positions, logits in self.logits_batches(model, frame, batch_size):
+            for name in decoders:
+                if name == "beam_lm":
+                    if language_model is None:
+                        continue
+                    from toolkit.speech.lm_decoder import decode_with_language_model
+
+                    texts = decode_with_language_model(
+                        tf.nn.log_softmax(logits).numpy(),
+                        self.alphabet,
+                        language_model,
+                        self.beam_width,
+                        self.lm_weight,
+                        self.word_bonus,
+                    )
+                else:
+                    width = 1 if name == "greedy" else self.beam_width
+                    texts = [
+                        t.decode("utf-8")
+                        for t in decode_to_text(logits, units, False, width).numpy()
+                    ]
+                for position, text in zip(positions, texts, strict=True):
+                    results[name][position] = text
+        if "beam_lm" in results and language_model is None:
+            del results["beam_lm"]
+        return results
+
+    # Evaluation ----------------------------------------------------------------------
+
+    def evaluate(
+        self, model, frame: pd.DataFrame, split: str, output_dir: Path, batch_size: int = 64
+    ) -> dict[str, Any]:
+        """WER and CER for greedy, beam and (with a language model) beam + LM decoding; the
+        recipe's decoder gives `wer`/`cer`. The worst utterances go to errors_<split>.csv."""
+        import time
+
+        from toolkit.speech.scoring import error_rates, utterance_errors
+
+        references = list(frame["transcript"])
+        started = time.perf_counter()
+        hypotheses = self.transcribe(model, frame, batch_size, ("greedy", "beam", "beam_lm"))
+        seconds = time.perf_counter() - started
+        metrics: dict[str, Any] = {}
+        for name, texts in hypotheses.items():
+            rates = error_rates(references, texts)
+            metrics[f"{name}_wer"] = rates["wer"]
+            metrics[f"{name}_cer"] = rates["cer"]
+        chosen = self.decoder if self.decoder in hypotheses else "beam"
+        metrics = {
+            "wer": metrics[f"{chosen}_wer"],
+            "cer": metrics[f"{chosen}_cer"],
+            "decoder": chosen,
+            "utterances": len(frame),
+            "audio_seconds": round(float(frame["duration"].sum()), 1),
+            "decoding_seconds_all_decoders": round(seconds, 1),
+            **metrics,
+        }
+        table = utterance_errors(frame, references, hypotheses[chosen])
+        table.to_csv(Path(output_dir) / f"errors_{split}.csv", index=False)
+        return metrics
+
+    def predict_files(
+        self, model, paths: list[str], top_k: int, batch_size: int = 16
+    ) -> pd.DataFrame:
+        """Transcripts for audio files with the recipe's decoder."""
+        from toolkit.audio.io import audio_info
+
+        frame = pd.DataFrame(
+            {
+                "audio": paths,
+                "transcript": "",
+                "duration": [audio_info(path).duration for path in paths],
+            }
+        )
+        decoder = self.decoder if self.decoder != "beam_lm" or self.language_model() else "beam"
+        texts = self.transcribe(model, frame, batch_size, (decoder,))[decoder]
+        return pd.DataFrame({"audio": paths, "transcript": texts})
+
+    # Export --------------------------------------------------------------------------
+
+    def export_endpoints(self, model, top_k: int) -> dict[str, tuple[Any, list]]:
+        """SavedModel signatures: float32 waveforms with their lengths, and 16-bit WAV bytes;
+        both return transcripts decoded in the graph (beam search, or greedy)."""
+        import tensorflow as tf
+
+        from toolkit.audio import signal
+        from toolkit.speech.ctc import decode_to_text
+
+        units = tf.constant(self.alphabet)
+        sample_rate = self.sample_rate
+        width = 1 if self.decoder == "greedy" else self.beam_width
+
+        def transcribe(waveforms, lengths):
+            logits = model({"waveforms": waveforms, "lengths": lengths}, training=False)
+            return {"transcript": decode_to_text(logits, units, False, width)}
+
+        def from_waveforms(waveforms, lengths):
+            return transcribe(waveforms, lengths)
+
+        def from_wav_bytes(wav_bytes):
+            def decode(contents):
+                audio, rate = tf.audio.decode_wav(contents)
+                return signal.resample(signal.mix_down(audio), rate, sample_rate)
+
+            waveforms = tf.map_fn(
+                decode,
+                wav_bytes,
+                fn_output_signature=tf.RaggedTensorSpec([None], tf.float32, ragged_rank=0),
+            )
+            return transcribe(waveforms.to_tensor(), tf.cast(waveforms.row_lengths(), tf.int32))
+
+        def metadata():
+            return {
+                "alphabet": units,
+                "task": tf.constant("speech_recognition"),
+                "sample_rate": tf.constant(sample_rate),
+                "decoder": tf.constant("greedy" if width == 1 else f"beam{width}"),
+            }
+
+        return {
+            "serving_default": (
+                from_waveforms,
+                [
+                    tf.TensorSpec([None, None], tf.float32, name="waveforms"),
+                    tf.TensorSpec([None], tf.int32, name="lengths"),
+                ],
+            ),
+            "wav_bytes": (from_wav_bytes, [tf.TensorSpec([None], tf.string, name="wav_bytes")]),
+            "metadata": (metadata, []),
+        }
