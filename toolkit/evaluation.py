@@ -190,10 +190,12 @@ def plot_learning_curves(history_csv: Path, path: Path) -> bool:
         for c in history.columns
         if c not in ("epoch", "learning_rate") and not c.startswith("val_")
     ]
+    # Scores computed on validation only (WER, span F1) get a panel of their own.
+    names += [c for c in history.columns if c.startswith("val_") and c[4:] not in history]
     figure, axes = plt.subplots(1, len(names), figsize=(4.5 * len(names), 3.6), squeeze=False)
     epochs = history["epoch"] + 1 if "epoch" in history else np.arange(1, len(history) + 1)
     for axis, name in zip(axes[0], names, strict=True):
-        axis.plot(epochs, history[name], label="train")
+        axis.plot(epochs, history[name], label="valid" if name.startswith("val_") else "train")
         if f"val_{name}" in history:
             axis.plot(epochs, history[f"val_{name}"], label="valid")
         axis.set_xlabel("epoch")
