@@ -254,3 +254,33 @@ def test_audio_too_short_for_its_transcript_is_left_out_and_listed(tmp_path: Pat
     skipped = pd.read_csv(run_dir / "skipped.csv")
     assert "audio too short for its transcript" in set(skipped["reason"])
     assert np.all(np.isfinite(pd.read_csv(run_dir / "history.csv")["loss"]))
+
+
+def test_subword_units_train_decode_and_export(tmp_path: Path):
+    pytest.importorskip("sentencepiece")
+    import tensorflow as tf
+
+    train, test = subset("train", 40, tmp_path), subset("test", 4, tmp_path)
+    run_dir = tmp_path / "run"
+    result = run_cli(
+        "run", RECIPE, "-o", str(run_dir), "--epochs", "1", *SMALL,
+        "--set", "task.units=sentencepiece", "--set", "task.subword_vocabulary_size=40",
+        "--set", f"data.train={train}", "--set", f"data.test={test}",
+    )  # fmt: skip
+    assert result.exit_code == 0, result.output
+    assert (run_dir / "subwords.model").is_file()
+    metrics = json.loads((run_dir / "metrics.json").read_text())["test"]
+    assert {"greedy_wer", "beam_wer", "beam_lm_wer"} <= set(metrics)
+    run = runner.open_run(run_dir)
+    assert len(run.task.output_units) == run.model.output_shape[-1] - 1
+    assert any(unit.startswith("\u2581") for unit in run.task.output_units)
+    loaded = tf.saved_model.load(str(run_dir / "export" / "saved_model"))
+    units = [u.decode() for u in loaded.metadata()["units"].numpy()]
+    assert units == run.task.output_units
+    # Ids back to text: the word-boundary mark becomes a space.
+    from toolkit.speech.ctc import ids_to_text
+
+    word = next(u for u in units if u.startswith("\u2581") and len(u) > 1)
+    ids = tf.ragged.constant([[units.index(word) + 1] * 2])
+    expected = f"{word[1:]} {word[1:]}".encode()
+    assert ids_to_text(ids, tf.constant(units), True).numpy().tolist() == [expected]

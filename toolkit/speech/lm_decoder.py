@@ -30,17 +30,17 @@ def _add(a: float, b: float) -> float:
 
 
 class _Prefix:
-    """A beam entry: text so far, CTC log probabilities ending in blank / non-blank, and the
-    language-model score of its completed words."""
+    """A beam entry: its labels and text, CTC log probabilities ending in blank / non-blank,
+    and the language-model state and score of its completed words."""
 
-    __slots__ = ("text", "blank", "non_blank", "lm_score", "words", "history")
+    __slots__ = ("labels", "text", "blank", "non_blank", "lm_score", "history")
 
-    def __init__(self, text: str, lm_score: float, words: int, history: tuple[str, ...]):
+    def __init__(self, labels: tuple, text: str, lm_score: float, history: tuple[str, ...]):
+        self.labels = labels
         self.text = text
         self.blank = -math.inf
         self.non_blank = -math.inf
         self.lm_score = lm_score
-        self.words = words
         self.history = history
 
     @property
@@ -66,99 +66,91 @@ class LanguageModelScorer:
         return self.lm_weight * score + self.word_bonus
 
 
-def _extend_word(
-    prefix: _Prefix, text: str, scorer: LanguageModelScorer
-) -> tuple[float, int, tuple]:
-    """LM state after `text` = prefix.text + " ": the word just finished is scored."""
-    word = prefix.text[prefix.text.rfind(" ") + 1 :]
-    if not word:
-        return prefix.lm_score, prefix.words, prefix.history
-    return (
-        prefix.lm_score + scorer.word(prefix.history, word),
-        prefix.words + 1,
-        (*prefix.history, word)[-max(scorer.model.order - 1, 1) :],
-    )
+def _last_word(text: str) -> str:
+    return text[text.rfind(" ") + 1 :]
 
 
 def _entry(
-    following: dict[str, _Prefix],
-    text: str,
+    following: dict[tuple, _Prefix],
     parent: _Prefix,
-    finished_word: bool,
+    unit: int | None,
+    unit_text: str,
     scorer: LanguageModelScorer,
 ) -> _Prefix:
-    """The next frame's entry for `text`, created from `parent` the first time it is reached."""
-    found = following.get(text)
+    """The next frame's entry for `parent` extended by `unit` (None: unchanged), created the
+    first time it is reached; a unit that starts with a space completes the word before it."""
+    labels = parent.labels if unit is None else (*parent.labels, unit)
+    found = following.get(labels)
     if found is None:
-        if finished_word:
-            lm_score, words, history = _extend_word(parent, text, scorer)
-        else:
-            lm_score, words, history = parent.lm_score, parent.words, parent.history
-        found = following[text] = _Prefix(text, lm_score, words, history)
+        lm_score, history = parent.lm_score, parent.history
+        word = _last_word(parent.text)
+        if unit is not None and unit_text.startswith(" ") and word:
+            lm_score += scorer.word(history, word)
+            history = (*history, word)[-max(scorer.model.order - 1, 1) :]
+        text = parent.text if unit is None else parent.text + unit_text
+        found = following[labels] = _Prefix(labels, text, lm_score, history)
     return found
 
 
 def decode_utterance(
     log_probabilities: np.ndarray,
-    alphabet: list[str],
+    units: list[str],
     scorer: LanguageModelScorer,
     beam_width: int,
 ) -> str:
-    """Best transcript for one utterance's `[frames, 1 + len(alphabet)]` log probabilities."""
-    space = alphabet.index(" ") + 1 if " " in alphabet else -1
-    start = _Prefix("", 0.0, 0, (BEGIN,))
+    """Best transcript for one utterance's `[frames, 1 + len(units)]` log probabilities.
+
+    `units` are the texts of labels 1..V: characters (" " separates words), or subword
+    pieces whose leading space starts a new word."""
+    start = _Prefix((), "", 0.0, (BEGIN,))
     start.blank = 0.0
-    beams = {"": start}
+    beams = [start]
     for frame in log_probabilities:
         candidates = np.flatnonzero(frame > _PRUNE_LOG_PROBABILITY)
-        following: dict[str, _Prefix] = {}
-
-        for prefix in beams.values():
+        following: dict[tuple, _Prefix] = {}
+        for prefix in beams:
             total = prefix.acoustic
+            last = prefix.labels[-1] if prefix.labels else None
             for unit in candidates:
                 probability = float(frame[unit])
                 if unit == BLANK:
-                    same = _entry(following, prefix.text, prefix, False, scorer)
+                    same = _entry(following, prefix, None, "", scorer)
                     same.blank = _add(same.blank, total + probability)
                     continue
-                character = alphabet[unit - 1]
-                last = prefix.text[-1:] if prefix.text else ""
-                if unit == space and (not prefix.text or last == " "):
-                    # A space at the start or after a space adds nothing to the text.
-                    same = _entry(following, prefix.text, prefix, False, scorer)
-                    same.non_blank = _add(same.non_blank, total + probability)
-                    continue
-                extended_text = prefix.text + character
-                extended = _entry(following, extended_text, prefix, unit == space, scorer)
-                if character == last:
-                    # A repeat only extends the text after a blank; otherwise it merges.
+                extended = _entry(following, prefix, int(unit), units[unit - 1], scorer)
+                if unit == last:
+                    # A repeat extends the labels only after a blank; otherwise it merges.
                     extended.non_blank = _add(extended.non_blank, prefix.blank + probability)
-                    same = _entry(following, prefix.text, prefix, False, scorer)
+                    same = _entry(following, prefix, None, "", scorer)
                     same.non_blank = _add(same.non_blank, prefix.non_blank + probability)
                 else:
                     extended.non_blank = _add(extended.non_blank, total + probability)
-        ranked = sorted(following.values(), key=lambda p: p.acoustic + p.lm_score, reverse=True)
-        beams = {p.text: p for p in ranked[:beam_width]}
+        beams = sorted(following.values(), key=lambda p: p.acoustic + p.lm_score, reverse=True)
+        beams = beams[:beam_width]
 
     def final_score(prefix: _Prefix) -> float:
-        lm_score, _, history = _extend_word(prefix, prefix.text + " ", scorer)
+        score, history = prefix.lm_score, prefix.history
+        word = _last_word(prefix.text)
+        if word:
+            score += scorer.word(history, word)
+            history = (*history, word)
         end = scorer.lm_weight * scorer.model.log10_probability(history, "</s>") * _LN10
-        return prefix.acoustic + lm_score + end
+        return prefix.acoustic + score + end
 
-    best = max(beams.values(), key=final_score)
-    return best.text.strip()
+    best = max(beams, key=final_score)
+    return " ".join(best.text.split())
 
 
 def decode_with_language_model(
     log_probabilities: np.ndarray,
-    alphabet: list[str],
+    units: list[str],
     model: NGramModel,
     beam_width: int,
     lm_weight: float,
     word_bonus: float,
 ) -> list[str]:
-    """Transcripts for a batch `[batch, frames, 1 + len(alphabet)]` of log probabilities.
+    """Transcripts for a batch `[batch, frames, 1 + len(units)]` of log probabilities.
 
     Padded frames (forced to blank by the model) leave every prefix as it is."""
     scorer = LanguageModelScorer(model, lm_weight, word_bonus)
-    return [decode_utterance(rows, alphabet, scorer, beam_width) for rows in log_probabilities]
+    return [decode_utterance(rows, units, scorer, beam_width) for rows in log_probabilities]

@@ -40,6 +40,9 @@ class SpeechRecognition(Task):
         punctuation: Literal["remove", "keep"] = "remove",
         alphabet: list[str] | str | None = None,
         unknown_characters: Literal["error", "drop"] = "error",
+        units: Literal["characters", "sentencepiece"] = "characters",
+        subword_vocabulary_size: int = 128,
+        subword_model_file: str | None = None,
         max_duration: float = 30.0,
         decoder: Literal["greedy", "beam", "beam_lm"] = "beam",
         beam_width: int = 10,
@@ -67,6 +70,8 @@ class SpeechRecognition(Task):
                 "decoder beam_lm needs a language model: set language_model_file (ARPA) or "
                 "language_model_order (an n-gram built from the training transcripts)"
             )
+        if units not in ("characters", "sentencepiece"):
+            raise ValueError(f"units must be characters or sentencepiece, got {units!r}")
         if beam_width < 1:
             raise ValueError(f"beam_width must be at least 1, got {beam_width}")
         self.sample_rate = int(sample_rate)
@@ -74,6 +79,11 @@ class SpeechRecognition(Task):
         self.punctuation = punctuation
         self.alphabet = list(alphabet) if alphabet else None
         self.unknown_characters = unknown_characters
+        self.units = units
+        self.subword_vocabulary_size = int(subword_vocabulary_size)
+        # Written to the run directory when training starts without one.
+        self.subword_model_file = subword_model_file
+        self._subwords = None
         self.max_duration = float(max_duration)
         self.decoder = decoder
         self.beam_width = int(beam_width)
@@ -96,6 +106,9 @@ class SpeechRecognition(Task):
             "punctuation": self.punctuation,
             "alphabet": self.alphabet,
             "unknown_characters": self.unknown_characters,
+            "units": self.units,
+            "subword_vocabulary_size": self.subword_vocabulary_size,
+            "subword_model_file": self.subword_model_file,
             "max_duration": self.max_duration,
             "decoder": self.decoder,
             "beam_width": self.beam_width,
@@ -149,9 +162,39 @@ class SpeechRecognition(Task):
             checked[name] = fit_alphabet(frame, name, self.alphabet, self.unknown_characters)
             if checked[name].empty:
                 raise DataError(f"{name}: no usable utterances left")
+        if self.units == "sentencepiece" and self.subword_model_file is None:
+            self.train_subwords(checked["train"])
         return checked
 
+    def train_subwords(self, train: pd.DataFrame) -> None:
+        """A SentencePiece model of the training transcripts, kept in the run directory."""
+        from toolkit.speech.subwords import train_subword_model
+
+        if self.run_directory is None:
+            raise DataError("subword units are trained when a run starts (toolkit run / train)")
+        path = train_subword_model(
+            train["transcript"],
+            self.subword_vocabulary_size,
+            Path(self.run_directory) / "subwords.model",
+        )
+        self.subword_model_file = str(Path(path).absolute())
+        log.info("subword units: %d SentencePiece pieces in %s", len(self.output_units), path)
+
+    @property
+    def output_units(self) -> list[str]:
+        """Texts of labels 1..V: the alphabet's characters, or the subword pieces."""
+        if self.units == "characters":
+            return self.alphabet
+        if self._subwords is None:
+            from toolkit.speech.subwords import SubwordUnits
+
+            self._subwords = SubwordUnits(self.subword_model_file)
+        return self._subwords.pieces
+
     def label_ids(self, frame: pd.DataFrame) -> list[list[int]]:
+        if self.units == "sentencepiece":
+            self.output_units  # noqa: B018  (loads the model)
+            return [[i + 1 for i in self._subwords.encode(text)] for text in frame["transcript"]]
         index = {character: i + 1 for i, character in enumerate(self.alphabet)}
         return [[index[c] for c in text] for text in frame["transcript"]]
 
@@ -203,7 +246,13 @@ class SpeechRecognition(Task):
 
     def summary(self, splits: dict[str, pd.DataFrame], min_examples: int) -> list[str]:
         lines = [
-            f"{len(self.alphabet)} characters: {''.join(self.alphabet)!r}; utterances per split: "
+            f"{len(self.alphabet)} characters: {''.join(self.alphabet)!r}"
+            + (
+                f" ({len(self.output_units)} subword units)"
+                if self.units == "sentencepiece"
+                else ""
+            )
+            + "; utterances per split: "
             + ", ".join(f"{name} {len(frame)}" for name, frame in splits.items())
         ]
         for name, frame in splits.items():
@@ -279,7 +328,9 @@ class SpeechRecognition(Task):
             )(hidden)
         hidden, frames = backbone(hidden, lengths=frames)
         hidden = keras.layers.Dropout(self.head_dropout_rate, name="head_dropout")(hidden)
-        logits = keras.layers.Dense(len(self.alphabet) + 1, dtype="float32", name="logits")(hidden)
+        logits = keras.layers.Dense(len(self.output_units) + 1, dtype="float32", name="logits")(
+            hidden
+        )
         logits = BlankPadding(name="blank_padding")(logits, frames)
         self._output_frames = lambda samples: backbone.output_length(features.num_frames(samples))
         return keras.Model(
@@ -349,9 +400,11 @@ class SpeechRecognition(Task):
         """Hypotheses for every row, for each decoder asked for."""
         import tensorflow as tf
 
-        from toolkit.speech.ctc import decode_to_text
+        from toolkit.speech.ctc import SUBWORD_SPACE, decode_to_text
 
-        units = tf.constant(self.alphabet)
+        units = tf.constant(self.output_units)
+        subwords = self.units == "sentencepiece"
+        unit_texts = [unit.replace(SUBWORD_SPACE, " ") for unit in self.output_units]
         language_model = self.language_model() if "beam_lm" in decoders else None
         results = {name: [""] * len(frame) for name in decoders}
         for positions, logits in self.logits_batches(model, frame, batch_size):
@@ -363,7 +416,7 @@ class SpeechRecognition(Task):
 
                     texts = decode_with_language_model(
                         tf.nn.log_softmax(logits).numpy(),
-                        self.alphabet,
+                        unit_texts,
                         language_model,
                         self.beam_width,
                         self.lm_weight,
@@ -373,7 +426,7 @@ class SpeechRecognition(Task):
                     width = 1 if name == "greedy" else self.beam_width
                     texts = [
                         t.decode("utf-8")
-                        for t in decode_to_text(logits, units, False, width).numpy()
+                        for t in decode_to_text(logits, units, subwords, width).numpy()
                     ]
                 for position, text in zip(positions, texts, strict=True):
                     results[name][position] = text
@@ -442,13 +495,14 @@ class SpeechRecognition(Task):
         from toolkit.audio import signal
         from toolkit.speech.ctc import decode_to_text
 
-        units = tf.constant(self.alphabet)
+        units = tf.constant(self.output_units)
+        subwords = self.units == "sentencepiece"
         sample_rate = self.sample_rate
         width = 1 if self.decoder == "greedy" else self.beam_width
 
         def transcribe(waveforms, lengths):
             logits = model({"waveforms": waveforms, "lengths": lengths}, training=False)
-            return {"transcript": decode_to_text(logits, units, False, width)}
+            return {"transcript": decode_to_text(logits, units, subwords, width)}
 
         def from_waveforms(waveforms, lengths):
             return transcribe(waveforms, lengths)
@@ -467,7 +521,8 @@ class SpeechRecognition(Task):
 
         def metadata():
             return {
-                "alphabet": units,
+                "alphabet": tf.constant(self.alphabet),
+                "units": units,
                 "task": tf.constant("speech_recognition"),
                 "sample_rate": tf.constant(sample_rate),
                 "decoder": tf.constant("greedy" if width == 1 else f"beam{width}"),
