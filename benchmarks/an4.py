@@ -141,7 +141,7 @@ def main(argv: list[str] | None = None) -> int:
         f"{run.task.word_bonus}. The recipe's decoder ({test['decoder']}) gives metrics.json's wer/cer.",
         f"Real-time factor over the test set, one utterance at a time: SavedModel "
         f"{factors['saved_model']:.4f} (in-graph {'greedy' if run.task.decoder == 'greedy' else 'beam'} "
-        f"decoding), Python path {factors['python']:.4f} (Keras model + the same decoder).",
+        f"decoding), Python path {factors['python']:.4f} (task.transcribe: reads the file and builds its tf.data pipeline on every call, then the Keras model and the same decoder).",
         f"Run directory: {recipe_runs.display_path(run_dir)}.",
     ]
     headers = ["system", "test WER", "test CER"]
