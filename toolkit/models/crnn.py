@@ -24,9 +24,8 @@ from typing import Any
 import keras
 from keras import layers, ops
 
-from toolkit.models.validation import BATCH_NORM_MOMENTUM, pair, positive_int
-
-RNN_TYPES = ("gru", "lstm")
+from toolkit.models.validation import BATCH_NORM_MOMENTUM, pair, positive_int, rate
+from toolkit.models.validation import rnn_type as check_rnn_type
 
 
 @keras.saving.register_keras_serializable(package="toolkit")
@@ -75,14 +74,10 @@ class CRNN(layers.Layer):
                 f"received {conv_strides!r}"
             )
         self.conv_strides = [pair(stride, "conv_strides") for stride in conv_strides]
-        if rnn_type not in RNN_TYPES:
-            raise ValueError(f"rnn_type must be one of {RNN_TYPES}, received {rnn_type!r}")
-        self.rnn_type = rnn_type
+        self.rnn_type = check_rnn_type(rnn_type)
         self.rnn_units = positive_int(rnn_units, "rnn_units")
         self.rnn_layers = positive_int(rnn_layers, "rnn_layers")
-        if not isinstance(dropout_rate, int | float) or not 0.0 <= dropout_rate < 1.0:
-            raise ValueError(f"dropout_rate must be in [0, 1), received {dropout_rate!r}")
-        self.dropout_rate = float(dropout_rate)
+        self.dropout_rate = rate(dropout_rate)
         if projection_units is not None:
             positive_int(projection_units, "projection_units")
         self.projection_units = projection_units

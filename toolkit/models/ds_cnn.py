@@ -21,7 +21,7 @@ from typing import Any
 import keras
 from keras import layers, ops
 
-from toolkit.models.validation import BATCH_NORM_MOMENTUM, pair, positive_int
+from toolkit.models.validation import BATCH_NORM_MOMENTUM, pair, positive_int, rate
 
 
 @keras.saving.register_keras_serializable(package="toolkit")
@@ -74,9 +74,7 @@ class DSCNN(layers.Layer):
                 )
             strides_per_block = [pair(stride, "block_strides") for stride in block_strides]
             self.block_strides = strides_per_block
-        if not isinstance(dropout_rate, int | float) or not 0.0 <= dropout_rate < 1.0:
-            raise ValueError(f"dropout_rate must be in [0, 1), received {dropout_rate!r}")
-        self.dropout_rate = float(dropout_rate)
+        self.dropout_rate = rate(dropout_rate)
         if not isinstance(l2, int | float) or l2 < 0:
             raise ValueError(f"l2 must be a non-negative number, received {l2!r}")
         self.l2 = float(l2)

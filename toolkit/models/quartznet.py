@@ -26,7 +26,7 @@ from toolkit.models.sequence_lengths import (
     strided_lengths,
     zero_padding,
 )
-from toolkit.models.validation import BATCH_NORM_MOMENTUM, positive_int
+from toolkit.models.validation import BATCH_NORM_MOMENTUM, positive_int, rate
 
 
 @keras.saving.register_keras_serializable(package="toolkit")
@@ -156,9 +156,7 @@ class QuartzNet(layers.Layer):
         self.epilog_kernel_size = odd_kernel(epilog_kernel_size, "epilog_kernel_size")
         self.epilog_dilation = positive_int(epilog_dilation, "epilog_dilation")
         self.final_channels = positive_int(final_channels, "final_channels")
-        if not isinstance(dropout_rate, int | float) or not 0.0 <= dropout_rate < 1.0:
-            raise ValueError(f"dropout_rate must be in [0, 1), received {dropout_rate!r}")
-        self.dropout_rate = float(dropout_rate)
+        self.dropout_rate = rate(dropout_rate)
 
         policy = self.dtype_policy
         self.prolog = SeparableConvolution(

@@ -11,8 +11,7 @@ import keras
 from keras import layers, ops
 
 from toolkit.models.validation import positive_int
-
-RNN_TYPES = ("gru", "lstm")
+from toolkit.models.validation import rnn_type as check_rnn_type
 
 
 @keras.saving.register_keras_serializable(package="toolkit")
@@ -43,8 +42,7 @@ class RecurrentText(layers.Layer):
         **kwargs,
     ):
         super().__init__(**kwargs)
-        if rnn_type not in RNN_TYPES:
-            raise ValueError(f"rnn_type must be one of {RNN_TYPES}, received {rnn_type!r}")
+        check_rnn_type(rnn_type)
         self.vocabulary_size = positive_int(vocabulary_size, "vocabulary_size")
         self.embedding_dim = positive_int(embedding_dim, "embedding_dim")
         self.rnn_type = rnn_type

@@ -26,3 +26,19 @@ def pair(value: Any, name: str) -> tuple[int, int]:
 # Keras' default (0.99) leaves the moving statistics near their initial values for the
 # first few hundred steps, which breaks inference on the small datasets keyword spotting uses.
 BATCH_NORM_MOMENTUM = 0.9
+
+
+RNN_TYPES = ("gru", "lstm")
+
+
+def rate(value: Any, name: str = "dropout_rate") -> float:
+    """A dropout rate in [0, 1)."""
+    if isinstance(value, bool) or not isinstance(value, int | float) or not 0.0 <= value < 1.0:
+        raise ValueError(f"{name} must be in [0, 1), received {value!r}")
+    return float(value)
+
+
+def rnn_type(value: Any) -> str:
+    if value not in RNN_TYPES:
+        raise ValueError(f"rnn_type must be one of {RNN_TYPES}, received {value!r}")
+    return value
