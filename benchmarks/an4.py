@@ -34,6 +34,22 @@ PUBLISHED = [
 ]
 
 
+def without_unknown_word_penalty(run, test) -> dict[str, float] | None:
+    """Beam + LM error rates with the unknown-word penalty switched off (what it is worth)."""
+    from toolkit.speech.scoring import error_rates
+
+    task = run.task
+    if not task.unknown_word_penalty or task.language_model() is None:
+        return None
+    penalty, task.unknown_word_penalty = task.unknown_word_penalty, 0.0
+    try:
+        batch_size = run.recipe["train"]["batch_size"]
+        hypotheses = task.transcribe(run.model, test, batch_size, ("beam_lm",))["beam_lm"]
+    finally:
+        task.unknown_word_penalty = penalty
+    return error_rates(list(test["transcript"]), hypotheses)
+
+
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--an4", required=True, help="AN4 root (holding etc/ and wav/).")
@@ -107,6 +123,7 @@ def main(argv: list[str] | None = None) -> int:
         runner.export(run, force=True)
     frame = runner.load_data(run.recipe, run.task, run_dir)["test"]
     factors = real_time_factors(run, frame)
+    ablation = without_unknown_word_penalty(run, frame)
     training = json.loads((run_dir / "training.json").read_text())
     history = (run_dir / "history.csv").read_text().strip().splitlines()
 
@@ -118,7 +135,16 @@ def main(argv: list[str] | None = None) -> int:
         ]
         for name in ("greedy", "beam", "beam_lm")
         if f"{name}_wer" in test
-    ] + [[f"published: {system}", wer, cer] for system, wer, cer in PUBLISHED]
+    ]
+    if ablation:
+        rows.append(
+            [
+                "toolkit, beam + LM without the unknown-word penalty",
+                f"{ablation['wer']:.2%}",
+                f"{ablation['cer']:.2%}",
+            ]
+        )
+    rows += [[f"published: {system}", wer, cer] for system, wer, cer in PUBLISHED]
     model = run.recipe["model"]
     memory = (
         f"peak resident memory of the benchmark process (training included): {peak_training_mb:,.0f} MB"
@@ -138,7 +164,8 @@ def main(argv: list[str] | None = None) -> int:
         f"Model: {model['type']}, {training['parameters']:,} parameters; {len(history) - 1} epochs "
         f"in {results.seconds(training['seconds'])} of model.fit on CPU; {memory}.",
         f"Beam width {run.task.beam_width}; LM weight {run.task.lm_weight}, word bonus "
-        f"{run.task.word_bonus}. The recipe's decoder ({test['decoder']}) gives metrics.json's wer/cer.",
+        f"{run.task.word_bonus}, unknown-word penalty {run.task.unknown_word_penalty} (log10, "
+        f"the default; pyctcdecode's default offset is the same). The recipe's decoder ({test['decoder']}) gives metrics.json's wer/cer.",
         f"Real-time factor over the test set, one utterance at a time: SavedModel "
         f"{factors['saved_model']:.4f} (in-graph {'greedy' if run.task.decoder == 'greedy' else 'beam'} "
         f"decoding), Python path {factors['python']:.4f} (task.transcribe: reads the file and builds its tf.data pipeline on every call, then the Keras model and the same decoder).",

@@ -39,14 +39,15 @@ def test_arpa_header_counts_and_bad_lines(tmp_path):
         read_arpa(tmp_path / "missing.arpa")
 
 
-def ambiguous_logits(alphabet: list[str]) -> np.ndarray:
-    """Log probabilities for "the c?t": the vowel is 'o' a little more often than 'a'."""
+def ambiguous_logits(alphabet: list[str], vowels: dict[str, float] | None = None) -> np.ndarray:
+    """Log probabilities for "the c?t": by default the vowel is 'o' a little more often than 'a'."""
+    vowels = vowels or {"o": 0.52, "a": 0.48}
     frames = []
     for character in "the c?t":
         row = np.full(len(alphabet) + 1, 1e-4)
         if character == "?":
-            row[alphabet.index("o") + 1] = 0.52
-            row[alphabet.index("a") + 1] = 0.48
+            for vowel, probability in vowels.items():
+                row[alphabet.index(vowel) + 1] = probability
         else:
             row[alphabet.index(character) + 1] = 1.0
         frames.append(row / row.sum())
@@ -85,3 +86,17 @@ def test_cli_builds_from_a_manifest_and_a_text_file(tmp_path):
     )
     assert result.exit_code == 2 and "no 'text' column" in result.output
     assert math.isfinite(read_arpa(out).sentence_log10(["one", "two"]))
+
+
+def test_unknown_word_penalty_keeps_real_words_in_a_narrow_beam(tmp_path):
+    alphabet = [" ", "a", "c", "e", "h", "t"]
+    model = read_arpa(build_arpa(SENTENCES, 3, tmp_path / "lm.arpa"))
+    assert "cat" in model.vocabulary() and "<unk>" not in model.vocabulary()
+    logits = ambiguous_logits(alphabet, {"e": 0.7, "a": 0.3})
+    # A light LM alone keeps the acoustically likelier non-word "cet".
+    assert decode_with_language_model(logits, alphabet, model, 8, 0.1, 0.0) == ["the cet"]
+    # The penalty on unknown words turns it into the known word; with a beam of one only
+    # the check on unfinished words ("ce" starts no known word) can keep "ca" alive.
+    for width in (8, 1):
+        fixed = decode_with_language_model(logits, alphabet, model, width, 0.1, 0.0, 10.0)
+        assert fixed == ["the cat"], width

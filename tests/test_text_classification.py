@@ -165,6 +165,48 @@ def test_recurrent_and_cnn_backbones_train(tmp_path: Path):
         assert "longer than features.max_length=12" in (tmp_path / model / "log.txt").read_text()
 
 
+def test_subword_tokenizer_end_to_end_with_a_saved_model_outside_toolkit(tmp_path: Path):
+    pytest.importorskip("tensorflow_text")
+    train, test = small_manifests(tmp_path, rows=90)
+    recipe = tmp_path / "subwords.yaml"
+    recipe.write_text(
+        textwrap.dedent(
+            f"""
+            task: {{type: text_classification}}
+            data: {{train: {train}, test: {test}}}
+            features: {{type: subword, max_tokens: 120, max_length: 64}}
+            model: {{type: text_cnn, embedding_dim: 8, filters: 4}}
+            train: {{epochs: 2, batch_size: 16, verbose: 0}}
+            """
+        )
+    )
+    run_dir = tmp_path / "run"
+    result = run_cli("run", str(recipe), "-o", str(run_dir))
+    assert result.exit_code == 0, result.output
+    assert "accuracy" in json.loads((run_dir / "metrics.json").read_text())["test"]
+
+    from toolkit.runner import open_run
+
+    run = open_run(run_dir)
+    texts = ["The build is not flimsy. Five stars.", "ünïcode wörds never seen", ""]
+    expected = run.task.probabilities(run.model, texts)
+    (tmp_path / "texts.txt").write_text("\n".join(texts[:2]), encoding="utf-8")
+    script = SERVE_SCRIPT.replace(
+        "import tensorflow as tf\n", "import tensorflow as tf\nimport tensorflow_text\n"
+    )
+    run_without_toolkit(
+        script,
+        tmp_path,
+        str(run_dir / "export" / "saved_model"),
+        str(tmp_path / "texts.txt"),
+        str(tmp_path / "out.npz"),
+    )
+    served = np.load(tmp_path / "out.npz")
+    np.testing.assert_allclose(served["probabilities"], expected[:2], atol=1e-5)
+    metadata = __import__("tensorflow").saved_model.load(str(run_dir / "export" / "saved_model"))
+    assert [x.decode() for x in metadata.metadata()["requires"].numpy()] == ["tensorflow_text"]
+
+
 def test_multi_label_from_delimited_labels(tmp_path: Path):
     rows = [
         ("goals and rain", "sport|weather"),

@@ -8,7 +8,7 @@ import numpy as np
 import pandas as pd
 
 from toolkit.audio.io import SUPPORTED_EXTENSIONS, read_audio
-from toolkit.errors import DataError
+from toolkit.errors import DataError, ToolkitError
 
 
 def expand_paths(paths: list[str]) -> list[str]:
@@ -49,13 +49,34 @@ def predict(model_path: str, inputs: list[str], top_k: int) -> pd.DataFrame:
     return run.task.predict_files(run.model, files, top_k)
 
 
+def load_saved_model(model_path: str):
+    """`tf.saved_model.load`, with the SentencePiece ops registered when tensorflow-text is
+    installed (a model with a subword tokenizer needs them)."""
+    import tensorflow as tf
+
+    try:
+        import tensorflow_text  # noqa: F401
+    except ImportError:
+        pass
+    try:
+        return tf.saved_model.load(model_path)
+    except Exception as error:  # TensorFlow raises several types for an unknown op
+        if "Op type not registered" not in str(error):
+            raise
+        from toolkit.text.subwords import INSTALL_HINT
+
+        raise ToolkitError(
+            f"{model_path}: the model uses ops this install lacks; {INSTALL_HINT}"
+        ) from None
+
+
 def predict_with_saved_model(model_path: str, inputs: list[str], top_k: int) -> pd.DataFrame:
     """Run the SavedModel's serving signature; its `metadata` says what it takes."""
     import tensorflow as tf
 
     from toolkit.evaluation import top_k_table
 
-    loaded = tf.saved_model.load(model_path)
+    loaded = load_saved_model(model_path)
     metadata = loaded.metadata()
     serve = loaded.signatures["serving_default"]
     if "tags" in metadata:

@@ -23,6 +23,7 @@ REGISTRY: dict[str, dict[str, str]] = {
         "mfcc": "toolkit.audio.features:MFCC",
         "word": "toolkit.text.tokenizers:WordTokenizer",
         "character": "toolkit.text.tokenizers:CharacterTokenizer",
+        "subword": "toolkit.text.subwords:SubwordTokenizer",
         "word_characters": "toolkit.text.token_features:WordCharacterFeatures",
     },
     "model": {

@@ -153,6 +153,14 @@ class NGramModel:
             penalty += self.backoffs.get(history, 0.0)
             history = history[1:]
 
+    def vocabulary(self) -> frozenset[str]:
+        """The words with a unigram probability, sentence marks and <unk> left out."""
+        return frozenset(
+            gram[0]
+            for gram in self.probabilities
+            if len(gram) == 1 and gram[0] not in (BEGIN, END, UNKNOWN)
+        )
+
     def sentence_log10(self, words: list[str]) -> float:
         """log10 probability of a whole sentence, </s> included."""
         history: tuple[str, ...] = (BEGIN,)

@@ -4,6 +4,11 @@ A prefix's score is its CTC probability (blank and non-blank endings kept apart,
 Hannun et al. 2014) plus `lm_weight` × the natural-log LM probability of its completed words
 plus `word_bonus` × their number. A word is scored when the space after it is emitted, and
 the last word and the sentence end when the utterance ends.
+
+A word the LM has never seen loses `unknown_word_penalty` (log10 units, before `lm_weight`)
+beyond the LM's own `<unk>` probability, and a prefix whose unfinished word starts no known
+word is ranked with that loss already, so misspellings leave the beam before they crowd out real words
+(the same idea as pyctcdecode's `unk_score_offset` with its partial-word check).
 """
 
 from __future__ import annotations
@@ -51,19 +56,43 @@ class _Prefix:
 class LanguageModelScorer:
     """Word scores in natural log, cached per (history, word)."""
 
-    def __init__(self, model: NGramModel, lm_weight: float, word_bonus: float):
+    def __init__(
+        self,
+        model: NGramModel,
+        lm_weight: float,
+        word_bonus: float,
+        unknown_word_penalty: float = 0.0,
+    ):
         self.model = model
         self.lm_weight = lm_weight
         self.word_bonus = word_bonus
         self.cache: dict[tuple, float] = {}
+        # Natural-log score a prefix loses while its unfinished word starts no known word.
+        self.partial_penalty = -lm_weight * unknown_word_penalty * _LN10
+        self.unknown_word_penalty = unknown_word_penalty
+        self.vocabulary = model.vocabulary()
+        self.word_starts: set[str] = set()
+        if unknown_word_penalty:
+            for word in self.vocabulary:
+                self.word_starts.update(word[:end] for end in range(1, len(word) + 1))
 
     def word(self, history: tuple[str, ...], word: str) -> float:
         key = (history[-(self.model.order - 1) :] if self.model.order > 1 else (), word)
         score = self.cache.get(key)
         if score is None:
-            score = self.model.log10_probability(key[0], word) * _LN10
+            score = self.model.log10_probability(key[0], word)
+            if word not in self.vocabulary:
+                score -= self.unknown_word_penalty
+            score *= _LN10
             self.cache[key] = score
         return self.lm_weight * score + self.word_bonus
+
+    def partial(self, text: str) -> float:
+        """Ranking penalty for a prefix whose last, unfinished word begins no known word."""
+        if not self.partial_penalty:
+            return 0.0
+        word = _last_word(text)
+        return self.partial_penalty if word and word not in self.word_starts else 0.0
 
 
 def _last_word(text: str) -> str:
@@ -125,7 +154,11 @@ def decode_utterance(
                     same.non_blank = _add(same.non_blank, prefix.non_blank + probability)
                 else:
                     extended.non_blank = _add(extended.non_blank, total + probability)
-        beams = sorted(following.values(), key=lambda p: p.acoustic + p.lm_score, reverse=True)
+        beams = sorted(
+            following.values(),
+            key=lambda p: p.acoustic + p.lm_score + scorer.partial(p.text),
+            reverse=True,
+        )
         beams = beams[:beam_width]
 
     def final_score(prefix: _Prefix) -> float:
@@ -148,9 +181,10 @@ def decode_with_language_model(
     beam_width: int,
     lm_weight: float,
     word_bonus: float,
+    unknown_word_penalty: float = 0.0,
 ) -> list[str]:
     """Transcripts for a batch `[batch, frames, 1 + len(units)]` of log probabilities.
 
     Padded frames (forced to blank by the model) leave every prefix as it is."""
-    scorer = LanguageModelScorer(model, lm_weight, word_bonus)
+    scorer = LanguageModelScorer(model, lm_weight, word_bonus, unknown_word_penalty)
     return [decode_utterance(rows, units, scorer, beam_width) for rows in log_probabilities]

@@ -7,7 +7,6 @@ becomes a space when ids are turned back into text (in the graph, see `toolkit.s
 
 from __future__ import annotations
 
-import io
 from collections.abc import Iterable
 from pathlib import Path
 
@@ -28,25 +27,13 @@ def _sentencepiece():
 
 def train_subword_model(transcripts: Iterable[str], vocabulary_size: int, path: str | Path) -> Path:
     """Train a unigram SentencePiece model of `vocabulary_size` pieces (fewer when the text
-    is too small for that many) and write it to `path`."""
-    sentencepiece = _sentencepiece()
-    model = io.BytesIO()
-    sentencepiece.SentencePieceTrainer.train(
-        sentence_iterator=iter(list(transcripts)),
-        model_writer=model,
-        vocab_size=vocabulary_size,
-        model_type="unigram",
-        character_coverage=1.0,
-        hard_vocab_limit=False,
-        # Only <unk> is reserved (id 0); CTC needs no sentence marks.
-        bos_id=-1,
-        eos_id=-1,
-        unk_id=0,
-        minloglevel=2,
-    )
+    is too small for that many) and write it to `path`. Only <unk> is reserved (id 0): CTC
+    needs no padding piece or sentence marks."""
+    from toolkit.text.subwords import train_sentencepiece
+
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_bytes(model.getvalue())
+    path.write_bytes(train_sentencepiece(transcripts, vocabulary_size, "unigram", -1, 0))
     return path
 
 

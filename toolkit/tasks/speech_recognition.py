@@ -50,6 +50,7 @@ class SpeechRecognition(Task):
         language_model_order: int = 0,
         lm_weight: float = 0.5,
         word_bonus: float = 1.0,
+        unknown_word_penalty: float = 10.0,
         head_dropout_rate: float = 0.1,
         length_buckets: int = 8,
     ):
@@ -72,6 +73,10 @@ class SpeechRecognition(Task):
             )
         if units not in ("characters", "sentencepiece"):
             raise ValueError(f"units must be characters or sentencepiece, got {units!r}")
+        if unknown_word_penalty < 0:
+            raise ValueError(
+                f"unknown_word_penalty must be 0 or more (log10 units), got {unknown_word_penalty}"
+            )
         if beam_width < 1:
             raise ValueError(f"beam_width must be at least 1, got {beam_width}")
         self.sample_rate = int(sample_rate)
@@ -91,6 +96,7 @@ class SpeechRecognition(Task):
         self.language_model_order = int(language_model_order)
         self.lm_weight = float(lm_weight)
         self.word_bonus = float(word_bonus)
+        self.unknown_word_penalty = float(unknown_word_penalty)
         self.head_dropout_rate = float(head_dropout_rate)
         self.length_buckets = int(length_buckets)
         self._output_frames = None  # samples -> output frames, set when the model is built
@@ -116,6 +122,7 @@ class SpeechRecognition(Task):
             "language_model_order": self.language_model_order,
             "lm_weight": self.lm_weight,
             "word_bonus": self.word_bonus,
+            "unknown_word_penalty": self.unknown_word_penalty,
             "head_dropout_rate": self.head_dropout_rate,
             "length_buckets": self.length_buckets,
         }
@@ -421,6 +428,7 @@ class SpeechRecognition(Task):
                         self.beam_width,
                         self.lm_weight,
                         self.word_bonus,
+                        self.unknown_word_penalty,
                     )
                 else:
                     width = 1 if name == "greedy" else self.beam_width

@@ -211,6 +211,7 @@ class TextClassification(Task):
         return keras.Model(text, probabilities, name="text_classifier")
 
     def register_layers(self) -> None:
+        import toolkit.text.subwords  # noqa: F401
         import toolkit.text.tokenizers  # noqa: F401
 
     def loss(self):
@@ -326,8 +327,19 @@ class TextClassification(Task):
                 outputs["predicted"] = probabilities >= threshold
             return outputs
 
+        # A loader must import these packages first: they register the ops the graph uses.
+        needs = [
+            "tensorflow_text"
+            for layer in model.layers
+            if type(layer).__name__ == "SubwordTokenizer"
+        ]
+
         def metadata():
-            return {"labels": labels, "task": tf.constant("text_classification")}
+            return {
+                "labels": labels,
+                "task": tf.constant("text_classification"),
+                "requires": tf.constant(needs, dtype=tf.string, shape=[len(needs)]),
+            }
 
         return {
             "serving_default": (classify, [tf.TensorSpec([None], tf.string, name="text")]),
