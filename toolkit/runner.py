@@ -314,11 +314,27 @@ def compact(metrics: dict[str, Any]) -> dict[str, Any]:
     return {key: value for key, value in metrics.items() if key != "confusion_matrix"}
 
 
+def xla_compiled(model):
+    """`model` for inference, compiled with XLA (string ops stay outside it, in the endpoint)."""
+    import tensorflow as tf
+
+    compiled = tf.function(lambda inputs: model(inputs, training=False), jit_compile=True)
+
+    def call(inputs, training: bool = False):
+        return compiled(inputs)
+
+    return call
+
+
 def export(run: Run, output: str | Path | None = None, force: bool = False) -> Path:
     from toolkit.export import write_saved_model
 
     target = Path(output) if output else run.directory / "export" / "saved_model"
-    endpoints = run.task.export_endpoints(run.model, run.recipe["export"]["top_k"])
+    settings = run.recipe["export"]
+    serving_model = run.model
+    if settings["jit_compile"] and getattr(run.task, "fixed_input_shapes", False):
+        serving_model = xla_compiled(run.model)
+    endpoints = run.task.export_endpoints(serving_model, settings["top_k"])
     path = write_saved_model(run.model, endpoints, target, force)
     log.info("exported SavedModel to %s", path)
     return path

@@ -27,6 +27,8 @@ class AudioClassification(Task):
     required_columns = ("audio", "label")
     path_columns = ("audio",)
     default_monitor = "val_accuracy"
+    # Clips are padded or cropped before the model, so XLA compiles it once per batch size.
+    fixed_input_shapes = True
 
     def __init__(
         self,

@@ -30,6 +30,9 @@ class Task:
 
     # Validation is carved out of train stratified by this column (None: a plain random split).
     stratify_column: str | None = "label"
+    # Whether the model always sees the same input shape (per batch size) in the exported
+    # endpoints; only then is it worth compiling with XLA (`export.jit_compile`).
+    fixed_input_shapes: bool = False
 
     def feature_arguments(self) -> dict[str, Any]:
         """Constructor arguments the task gives its feature extractor or tokenizer."""
