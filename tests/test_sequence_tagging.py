@@ -15,7 +15,7 @@ from tiny_data import run_without_toolkit
 
 from toolkit.cli import main
 from toolkit.text.readers import read_conll, write_conll
-from toolkit.text.spans import detect_scheme, entity_spans
+from toolkit.text.spans import detect_scheme, entity_spans, from_bioes, to_bioes
 
 ASSETS = Path(__file__).resolve().parent.parent / "assets" / "text_entities"
 RECIPE = "sequence_tagging/tiny_entities"
@@ -55,9 +55,10 @@ def small_split(folder: Path, name: str, sentences: int) -> Path:
     return write_conll(frame, folder / f"{name}.conll")
 
 
-@pytest.fixture(scope="module")
-def trained_run(tmp_path_factory) -> Path:
-    folder = tmp_path_factory.mktemp("tagging")
+@pytest.fixture(scope="module", params=["data", "bioes"])
+def trained_run(tmp_path_factory, request) -> Path:
+    """Trained on the data's IOB2 tags, and on the same tags learnt as BIOES."""
+    folder = tmp_path_factory.mktemp(f"tagging_{request.param}")
     train, valid, test = (
         small_split(folder, name, n) for name, n in (("train", 120), ("valid", 20), ("test", 20))
     )
@@ -76,6 +77,8 @@ def trained_run(tmp_path_factory) -> Path:
         f"data.valid={valid}",
         "--set",
         f"data.test={test}",
+        "--set",
+        f"task.training_scheme={request.param}",
     )
     assert result.exit_code == 0, result.output
     return run_dir
@@ -89,6 +92,11 @@ def test_run_writes_span_metrics_and_errors(trained_run: Path):
     assert "val_f1" in pd.read_csv(trained_run / "history.csv").columns
     assert (trained_run / "errors_test.csv").exists()
     assert "iob2" in (trained_run / "recipe.resolved.yaml").read_text()
+    # Predictions come back in the data's scheme whatever the model learnt.
+    predicted = pd.read_csv(trained_run / "errors_test.csv")["predicted"]
+    assert not any(tag[:2] in ("E-", "S-") for row in predicted for tag in row.split())
+    if "training_scheme: bioes" in (trained_run / "recipe.resolved.yaml").read_text():
+        assert "learnt as 13 BIOES tags" in (trained_run / "data_summary.txt").read_text()
 
 
 def test_saved_model_matches_python_in_a_process_without_toolkit(trained_run: Path, tmp_path: Path):
@@ -286,3 +294,13 @@ def test_word_vectors_initialise_embeddings(tmp_path: Path):
         f"task.word_vectors_file={tmp_path / 'vectors.txt'}",
     )
     assert wrong.exit_code == 2 and "vectors.txt line 2: 16 numbers" in wrong.output
+
+
+def test_bioes_conversion_round_trips_iob1_and_iob2():
+    iob2 = ["B-PER", "I-PER", "O", "B-LOC", "B-LOC", "I-LOC", "I-LOC", "O", "B-ORG"]
+    iob1 = ["I-PER", "I-PER", "O", "I-LOC", "B-LOC", "I-LOC", "I-LOC", "O", "I-ORG"]
+    bioes = ["B-PER", "E-PER", "O", "S-LOC", "B-LOC", "I-LOC", "E-LOC", "O", "S-ORG"]
+    assert to_bioes(iob2) == bioes and to_bioes(iob1) == bioes
+    for scheme, expected in (("iob2", iob2), ("iob1", iob1)):
+        back = from_bioes(tf.constant([bioes + [""]]), scheme).numpy()[0]
+        assert [tag.decode() for tag in back] == [*expected, ""]

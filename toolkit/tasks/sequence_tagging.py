@@ -34,6 +34,7 @@ class SequenceTagging(Task):
         self,
         tags: list[str] | None = None,
         tag_scheme: Literal["auto", "iob1", "iob2", "bioes", "none"] = "auto",
+        training_scheme: Literal["data", "bioes"] = "data",
         output_layer: Literal["crf", "softmax"] = "crf",
         token_column: int = 0,
         tag_column: int = -1,
@@ -42,6 +43,11 @@ class SequenceTagging(Task):
     ):
         self.tags = list(tags) if tags else None
         self.tag_scheme = tag_scheme
+        if training_scheme not in ("data", "bioes"):
+            raise ValueError(f"training_scheme must be data or bioes, got {training_scheme!r}")
+        # bioes: IOB1/IOB2 entity tags are learnt as BIOES (entity ends and single-token
+        # entities get tags of their own) and predictions are turned back into the data's scheme.
+        self.training_scheme = training_scheme
         self.output_layer = output_layer
         self.token_column = token_column
         self.tag_column = tag_column
@@ -58,6 +64,7 @@ class SequenceTagging(Task):
         return {
             "tags": self.tags,
             "tag_scheme": self.tag_scheme,
+            "training_scheme": self.training_scheme,
             "output_layer": self.output_layer,
             "token_column": self.token_column,
             "tag_column": self.tag_column,
@@ -139,8 +146,9 @@ class SequenceTagging(Task):
     def summary(self, splits: dict[str, pd.DataFrame], min_examples: int) -> list[str]:
         train = splits["train"]
         counts = pd.Series([tag for tags in train["tags"] for tag in tags]).value_counts()
+        learnt = f", learnt as {len(self.model_tags)} BIOES tags" if self.learns_bioes else ""
         lines = [
-            f"{len(self.tags)} tags ({self.tag_scheme}); sentences per split: "
+            f"{len(self.tags)} tags ({self.tag_scheme}{learnt}); sentences per split: "
             + ", ".join(f"{name} {len(frame)}" for name, frame in splits.items()),
             "train tag counts: " + ", ".join(f"{tag} {counts.get(tag, 0)}" for tag in self.tags),
         ]
@@ -159,9 +167,34 @@ class SequenceTagging(Task):
     def class_weight(self, frame: pd.DataFrame) -> None:
         return None
 
+    @property
+    def learns_bioes(self) -> bool:
+        return self.training_scheme == "bioes" and self.tag_scheme in ("iob1", "iob2")
+
+    @property
+    def model_tags(self) -> list[str]:
+        """The tags the output layer scores: the data's, or their BIOES counterparts."""
+        from toolkit.text.spans import bioes_tag_set
+
+        return bioes_tag_set(self.tags) if self.learns_bioes else self.tags
+
     def tag_ids(self, frame: pd.DataFrame) -> list[list[int]]:
-        index = {tag: i for i, tag in enumerate(self.tags)}
+        from toolkit.text.spans import to_bioes
+
+        index = {tag: i for i, tag in enumerate(self.model_tags)}
+        if self.learns_bioes:
+            return [[index[tag] for tag in to_bioes(tags)] for tags in frame["tags"]]
         return [[index[tag] for tag in tags] for tags in frame["tags"]]
+
+    def tag_names(self, ids, lengths):
+        """Tag strings `[batch, time]` (padding "") in the data's scheme for model tag ids."""
+        import tensorflow as tf
+
+        from toolkit.text.spans import from_bioes
+
+        mask = tf.sequence_mask(lengths, tf.shape(ids)[1])
+        tags = tf.where(mask, tf.gather(tf.constant(self.model_tags), ids), "")
+        return from_bioes(tags, self.tag_scheme) if self.learns_bioes else tags
 
     def adapt(self, features, train: pd.DataFrame) -> None:
         from toolkit.text.token_features import long_word_count
@@ -213,12 +246,14 @@ class SequenceTagging(Task):
         if self.word_vectors_file:
             self.load_word_vectors(features, backbone)
         if self.output_layer == "crf":
-            scores = keras.layers.Dense(len(self.tags), dtype="float32", name="tag_scores")(hidden)
-            self._crf = CRF(len(self.tags), name="crf")
+            scores = keras.layers.Dense(len(self.model_tags), dtype="float32", name="tag_scores")(
+                hidden
+            )
+            self._crf = CRF(len(self.model_tags), name="crf")
             scores = self._crf(scores)
         else:
             scores = keras.layers.Dense(
-                len(self.tags), activation="softmax", dtype="float32", name="tag_scores"
+                len(self.model_tags), activation="softmax", dtype="float32", name="tag_scores"
             )(hidden)
         return keras.Model(tokens, scores, name="sequence_tagger")
 
@@ -285,8 +320,9 @@ class SequenceTagging(Task):
             batch = sentences[start : start + batch_size]
             tokens = tf.ragged.constant(batch).to_tensor(default_value="")
             ids, lengths = self.decode(model, tokens)
-            for row, length in zip(ids.numpy(), lengths.numpy(), strict=True):
-                predicted.append([self.tags[i] for i in row[:length]])
+            tags = self.tag_names(ids, lengths).numpy()
+            for row, length in zip(tags, lengths.numpy(), strict=True):
+                predicted.append([tag.decode("utf-8") for tag in row[:length]])
         return predicted
 
     # Evaluation ----------------------------------------------------------------------
@@ -335,11 +371,7 @@ class SequenceTagging(Task):
             batch = texts[start : start + batch_size]
             tokens = tokenize_sentences(tf.constant(batch))
             ids, lengths = self.decode(model, tokens)
-            tags = tf.where(
-                tf.sequence_mask(lengths, tf.shape(tokens)[1]),
-                tf.gather(tf.constant(self.tags), ids),
-                "",
-            )
+            tags = self.tag_names(ids, lengths)
             spans = entity_spans(tokens, tags, self.tag_scheme)
             for i, text in enumerate(batch):
                 n = int(lengths[i])
@@ -375,8 +407,7 @@ class SequenceTagging(Task):
 
         def tag(tokens):
             ids, lengths = self.decode(model, tokens)
-            mask = tf.sequence_mask(lengths, tf.shape(tokens)[1])
-            tags = tf.where(mask, tf.gather(tag_names, ids), "")
+            tags = self.tag_names(ids, lengths)
             return {
                 "tokens": tokens,
                 "tags": tags,

@@ -87,3 +87,49 @@ def entity_spans(tokens: tf.Tensor, tags: tf.Tensor, scheme: str) -> dict[str, t
         "entity_start": padded(start, -1),
         "entity_end": padded(end, -1),
     }
+
+
+def to_bioes(tags: list[str]) -> list[str]:
+    """IOB1 or IOB2 tags -> BIOES. An entity starts at B-X, or at I-X not preceded by a tag
+    of type X; that rule reads both schemes."""
+    converted = []
+    for position, tag in enumerate(tags):
+        if tag == "O" or tag[:2] not in ("B-", "I-"):
+            converted.append(tag)
+            continue
+        kind = tag[2:]
+        previous = tags[position - 1] if position else "O"
+        following = tags[position + 1] if position + 1 < len(tags) else "O"
+        begins = tag.startswith("B-") or previous[2:] != kind or previous == "O"
+        continues = following == f"I-{kind}"
+        prefix = {(True, True): "B-", (True, False): "S-", (False, True): "I-"}.get(
+            (begins, continues), "E-"
+        )
+        converted.append(prefix + kind)
+    return converted
+
+
+def bioes_tag_set(tags: list[str]) -> list[str]:
+    """The BIOES tags for the entity types among IOB `tags` (O first when present)."""
+    kinds = sorted({tag[2:] for tag in tags if tag != "O"})
+    bioes = [f"{prefix}-{kind}" for kind in kinds for prefix in "BIES"]
+    return ["O", *bioes] if "O" in tags else bioes
+
+
+def from_bioes(tags: tf.Tensor, scheme: str) -> tf.Tensor:
+    """BIOES tags `[batch, time]` (padding "") -> the same entities in IOB2 or IOB1, as
+    graph ops."""
+    tags = tf.convert_to_tensor(tags)
+    iob2 = tf.strings.regex_replace(tf.strings.regex_replace(tags, r"^S-", "B-"), r"^E-", "I-")
+    if scheme == "iob2":
+        return iob2
+    # IOB1 keeps B- only where an entity follows another of the same type.
+    kind = tf.strings.regex_replace(iob2, r"^[BI]-", "")
+    inside = tf.logical_and(tf.not_equal(iob2, "O"), tf.not_equal(iob2, ""))
+    previous_inside = tf.pad(inside[:, :-1], [[0, 0], [1, 0]])
+    previous_kind = tf.pad(kind[:, :-1], [[0, 0], [1, 0]])
+    after_same = tf.logical_and(previous_inside, tf.equal(previous_kind, kind))
+    opens = tf.logical_and(
+        tf.equal(tf.strings.substr(iob2, 0, 2), "B-"), tf.logical_not(after_same)
+    )
+    return tf.where(opens, tf.strings.join(["I-", kind]), iob2)
