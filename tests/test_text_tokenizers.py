@@ -151,3 +151,11 @@ def test_subword_tokenizer_refuses_bags():
 
     with pytest.raises(ValueError, match="output_mode"):
         SubwordTokenizer(output_mode="multi_hot")
+
+
+def test_bag_model_over_subwords_names_what_to_use_instead():
+    from toolkit.data.text_check import check_tokenizer_fits
+    from toolkit.text.subwords import SubwordTokenizer
+
+    with pytest.raises(ValueError, match="gives sequences only .*text_cnn"):
+        check_tokenizer_fits(SubwordTokenizer(), NGramBag(100, embedding_dim=4))

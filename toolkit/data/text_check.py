@@ -110,6 +110,12 @@ def check_tokenizer_fits(tokenizer, backbone) -> None:
     """A bag-of-n-grams backbone needs a bag; a sequence backbone needs token ids."""
     wanted = getattr(backbone, "input_kind", "sequence")
     given = "sequence" if tokenizer.output_mode == "sequence" else "bag"
+    if wanted == "bag" and not getattr(tokenizer, "gives_bags", True):
+        raise ValueError(
+            f"model {type(backbone).__name__} reads a bag of tokens but the "
+            f"{type(tokenizer).__name__} gives sequences only (use a sequence model such as "
+            "text_cnn or recurrent_text, or the word tokenizer)"
+        )
     if wanted != given:
         needed = (
             "features.output_mode: multi_hot"

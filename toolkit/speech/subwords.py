@@ -12,16 +12,14 @@ from pathlib import Path
 
 from toolkit.errors import ToolkitError
 
-_INSTALL_HINT = (
-    "subword units need the sentencepiece package: pip install 'speech-text-toolkit[subwords]'"
-)
-
 
 def _sentencepiece():
     try:
         import sentencepiece
     except ImportError:
-        raise ToolkitError(_INSTALL_HINT) from None
+        from toolkit.text.subwords import INSTALL_HINT
+
+        raise ToolkitError(INSTALL_HINT) from None
     return sentencepiece
 
 

@@ -328,11 +328,13 @@ class TextClassification(Task):
             return outputs
 
         # A loader must import these packages first: they register the ops the graph uses.
-        needs = [
-            "tensorflow_text"
-            for layer in model.layers
-            if type(layer).__name__ == "SubwordTokenizer"
-        ]
+        needs = sorted(
+            {
+                package
+                for layer in model.layers
+                for package in getattr(layer, "serving_requires", ())
+            }
+        )
 
         def metadata():
             return {

@@ -71,6 +71,10 @@ class SubwordTokenizer(keras.layers.Layer):
     Id 0 is padding and id 1 the unknown piece, as with the word tokenizer, so the same
     backbones read it. The trained model is kept in the `.keras` file's assets."""
 
+    gives_bags = False
+    # Packages a process must import before loading a SavedModel that holds this layer.
+    serving_requires = ("tensorflow_text",)
+
     def __init__(
         self,
         max_tokens: int = 8000,
