@@ -62,6 +62,42 @@ def test_custom_settings_match_librosa():
     assert layer.frame_step == 240 and layer.sample_rate == 16000
 
 
+@pytest.mark.parametrize(
+    "layer_class, reference", [(LogMelSpectrogram, librosa_log_mel), (MFCC, librosa_mfcc)]
+)
+def test_top_db_matches_librosa(layer_class, reference):
+    # Half a second of digital silence after the speech: without the floor its log energy
+    # would sit far below anything the speech part produces.
+    waveform = np.concatenate([_speech_like(16000, seconds=0.5), np.zeros(8000, np.float32)])
+    layer = layer_class(sample_rate=16000, normalization="none", top_db=40.0)
+
+    features = layer(waveform[None]).numpy()[0]
+
+    np.testing.assert_allclose(features, reference(waveform, 16000, top_db=40.0), atol=1e-3)
+    unlimited = layer_class(sample_rate=16000, normalization="none")(waveform[None]).numpy()[0]
+    assert not np.allclose(features, unlimited, atol=1e-3)
+
+
+def test_top_db_floor_follows_each_clip_peak():
+    layer = LogMelSpectrogram(sample_rate=16000, normalization="none", top_db=30.0)
+    quiet = np.concatenate([_speech_like(16000, seconds=0.5), np.zeros(8000, np.float32)])
+    batch = np.stack([quiet, 10.0 * quiet])
+
+    features = layer(batch).numpy()
+
+    floor = 30.0 * np.log(10.0) / 10.0
+    for example in features:
+        assert example.min() == pytest.approx(example.max() - floor, abs=1e-4)
+    # 20 dB of gain moves every value (floor included) by the same log(100).
+    np.testing.assert_allclose(features[1] - features[0], np.log(100.0), atol=1e-2)
+    assert LogMelSpectrogram.from_config(layer.get_config()).top_db == 30.0
+
+
+def test_top_db_must_be_positive():
+    with pytest.raises(ValueError, match="top_db"):
+        LogMelSpectrogram(top_db=0.0)
+
+
 @pytest.mark.parametrize("center", [True, False])
 @pytest.mark.parametrize("samples", [1, 100, 399, 400, 512, 513, 16000, 16001])
 def test_num_frames_matches_output(center, samples):

@@ -24,6 +24,16 @@ _MINIMUM_STD = 1.0
 _POWER_FLOOR = 1e-10
 
 
+def _limit_range(log_mel: tf.Tensor, log_range: float) -> tf.Tensor:
+    """Raise every value of each [frames, bins] example to at least its maximum - `log_range`.
+
+    Recordings differ most in their quietest parts (digital silence, hiss, dither), which log
+    features magnify; a floor relative to each clip's peak hides those differences.
+    """
+    peak = tf.reduce_max(log_mel, axis=[-2, -1], keepdims=True)
+    return tf.maximum(log_mel, peak - log_range)
+
+
 def frame_lengths(
     sample_rate: int, window_ms: float, hop_ms: float, fft_length: int | None
 ) -> tuple[int, int, int]:
@@ -130,9 +140,12 @@ class LogMelSpectrogram(keras.layers.Layer):
         log_offset: float = 1e-6,
         center: bool = True,
         normalization: str = "utterance",
+        top_db: float | None = None,
         **kwargs,
     ):
         super().__init__(**kwargs)
+        if top_db is not None and not top_db > 0:
+            raise ValueError(f"top_db must be positive or None, got {top_db}")
         if mel_scale not in MEL_SCALES:
             raise ValueError(f"mel_scale must be one of {MEL_SCALES}, got {mel_scale!r}")
         if normalization not in NORMALIZATIONS:
@@ -157,6 +170,7 @@ class LogMelSpectrogram(keras.layers.Layer):
         self.log_offset = float(log_offset)
         self.center = bool(center)
         self.normalization = normalization
+        self.top_db = None if top_db is None else float(top_db)
         self.window_length, self.frame_step, self.fft_length = frame_lengths(
             self.sample_rate, self.window_ms, self.hop_ms, fft_length
         )
@@ -187,7 +201,10 @@ class LogMelSpectrogram(keras.layers.Layer):
         return 1 + max(padded - self.fft_length, 0) // self.frame_step
 
     def _log_mel(self, mel: tf.Tensor) -> tf.Tensor:
-        return tf.math.log(mel + self.log_offset)
+        log_mel = tf.math.log(mel + self.log_offset)
+        if self.top_db is None:
+            return log_mel
+        return _limit_range(log_mel, self.top_db * math.log(10.0) / 10.0)
 
     def _mel_energies(self, waveforms: tf.Tensor) -> tf.Tensor:
         if self.center:
@@ -254,6 +271,7 @@ class LogMelSpectrogram(keras.layers.Layer):
                 "log_offset": self.log_offset,
                 "center": self.center,
                 "normalization": self.normalization,
+                "top_db": self.top_db,
             }
         )
         return config
@@ -282,6 +300,8 @@ class MFCC(LogMelSpectrogram):
 
     def _log_mel(self, mel: tf.Tensor) -> tf.Tensor:
         decibels = 10.0 * tf.math.log(tf.maximum(mel, _POWER_FLOOR)) / math.log(10.0)
+        if self.top_db is not None:
+            decibels = _limit_range(decibels, self.top_db)
         return tf.signal.dct(decibels, type=2, norm="ortho")[..., : self.num_coefficients]
 
     def get_config(self) -> dict:

@@ -59,8 +59,10 @@ def librosa_log_mel(
     mel_scale: str = "slaney",
     log_offset: float = 1e-6,
     center: bool = True,
+    top_db: float | None = None,
 ) -> np.ndarray:
-    """Natural log of (mel power + log_offset), [frames, num_mel_bins]."""
+    """Natural log of (mel power + log_offset), [frames, num_mel_bins]; with `top_db`, no value
+    is more than that many decibels below the clip's maximum."""
     mel = _librosa_mel(
         waveform,
         sample_rate,
@@ -73,7 +75,10 @@ def librosa_log_mel(
         mel_scale,
         center,
     )
-    return np.log(mel + log_offset).T.astype(np.float32)
+    log_mel = np.log(mel + log_offset)
+    if top_db is not None:
+        log_mel = np.maximum(log_mel, log_mel.max() - top_db * np.log(10.0) / 10.0)
+    return log_mel.T.astype(np.float32)
 
 
 def librosa_mfcc(
@@ -89,8 +94,9 @@ def librosa_mfcc(
     mel_scale: str = "slaney",
     log_offset: float = 1e-6,
     center: bool = True,
+    top_db: float | None = None,
 ) -> np.ndarray:
-    """MFCCs from mel power in dB (amin 1e-10, no top_db), [frames, num_coefficients].
+    """MFCCs from mel power in dB (amin 1e-10, `top_db` below the peak), [frames, num_coefficients].
 
     `log_offset` is accepted so a layer's settings pass straight through; like in `MFCC`,
     the dB floor takes its place.
@@ -107,6 +113,6 @@ def librosa_mfcc(
         mel_scale,
         center,
     )
-    decibels = librosa.power_to_db(mel, ref=1.0, amin=1e-10, top_db=None)
+    decibels = librosa.power_to_db(mel, ref=1.0, amin=1e-10, top_db=top_db)
     mfcc = librosa.feature.mfcc(S=decibels, n_mfcc=num_coefficients, dct_type=2, norm="ortho")
     return mfcc.T.astype(np.float32)
