@@ -67,6 +67,7 @@ def test_switching_model_type_drops_the_old_types_settings(tmp_path):
         (MINIMAL, ["features.num_mel_bins=4.5"], "features.num_mel_bins: expected int"),
         (MINIMAL, ["epochs=3"], "must name a block and a setting"),
         (MINIMAL, ["train.epochs"], "expected key.sub=value"),
+        (MINIMAL, ["train.ema_momentum=1.0"], "train.ema_momentum: must be in [0, 1)"),
     ],
 )
 def test_bad_recipes_name_the_key_and_the_file(tmp_path, text, overrides, message):

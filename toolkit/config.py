@@ -80,6 +80,9 @@ class TrainConfig:
     schedule: Literal["constant", "cosine", "plateau"] = "cosine"
     warmup_epochs: float = 0.0
     clip_norm: float | None = None
+    # Keep a moving average of the weights (Polyak averaging) with this momentum per step, in
+    # [0, 1); validation, checkpoints and the export use the averaged weights. null: off.
+    ema_momentum: float | None = None
     early_stopping_patience: int | None = 10
     # Checkpoint selection and early stopping watch this validation metric; null: the task's
     # own (val_accuracy for classification, val_f1 for multi-label and tagging).

@@ -159,6 +159,9 @@ def validate(raw: dict[str, Any]) -> dict[str, dict[str, Any]]:
             schema.dataclass_types(config_class),
             schema.dataclass_defaults(config_class),
         )
+    momentum = blocks["train"]["ema_momentum"]
+    if momentum is not None and not 0.0 <= momentum < 1.0:
+        raise RecipeError(f"train.ema_momentum: must be in [0, 1), got {momentum}")
     return {block: blocks[block] for block in BLOCKS}
 
 

@@ -68,6 +68,8 @@ def build_optimizer(train: dict[str, Any], steps_per_epoch: int):
     options: dict[str, Any] = {"learning_rate": schedule}
     if train["clip_norm"]:
         options["global_clipnorm"] = train["clip_norm"]
+    if train["ema_momentum"] is not None:
+        options.update(use_ema=True, ema_momentum=train["ema_momentum"])
     if train["optimizer"] == "adamw":
         return keras.optimizers.AdamW(weight_decay=train["weight_decay"] or 1e-4, **options)
     if train["optimizer"] == "sgd":
@@ -109,7 +111,15 @@ def callbacks(train: dict[str, Any], run_dir: Path, monitor: str, scores: list =
     checkpoints = Path(run_dir) / "checkpoints"
     checkpoints.mkdir(parents=True, exist_ok=True)
     mode = monitor_mode(monitor)
+    # With weight averaging, the averaged weights are swapped in for validation and for the
+    # end-of-epoch callbacks after it (scores, checkpoints), and swapped out to train on.
+    averaging = (
+        [keras.callbacks.SwapEMAWeights(swap_on_epoch=True)]
+        if train["ema_momentum"] is not None
+        else []
+    )
     items = [
+        *averaging,
         *scores,
         keras.callbacks.ModelCheckpoint(
             str(checkpoints / "best.keras"), monitor=monitor, mode=mode, save_best_only=True

@@ -26,6 +26,8 @@ class BiLSTMCharCNN(layers.Layer):
         dropout_rate: Dropout on the token vectors and between layers.
         word_dropout_rate: While training, this share of words is read as the unknown word,
             so the model learns to lean on spelling for words it has never seen.
+        recurrent_dropout_rate: Dropout on the LSTMs' recurrent state, one mask per sentence
+            (variational dropout, Gal & Ghahramani 2016).
     """
 
     def __init__(
@@ -40,6 +42,7 @@ class BiLSTMCharCNN(layers.Layer):
         rnn_layers: int = 1,
         dropout_rate: float = 0.5,
         word_dropout_rate: float = 0.05,
+        recurrent_dropout_rate: float = 0.0,
         **kwargs,
     ):
         super().__init__(**kwargs)
@@ -55,12 +58,16 @@ class BiLSTMCharCNN(layers.Layer):
         self.character_kernel_size = positive_int(character_kernel_size, "character_kernel_size")
         self.rnn_units = positive_int(rnn_units, "rnn_units")
         self.rnn_layers = positive_int(rnn_layers, "rnn_layers")
-        if not 0.0 <= dropout_rate < 1.0 or not 0.0 <= word_dropout_rate < 1.0:
-            raise ValueError(
-                f"dropout rates must be in [0, 1), got {dropout_rate} and {word_dropout_rate}"
-            )
+        for name, rate in (
+            ("dropout_rate", dropout_rate),
+            ("word_dropout_rate", word_dropout_rate),
+            ("recurrent_dropout_rate", recurrent_dropout_rate),
+        ):
+            if not 0.0 <= rate < 1.0:
+                raise ValueError(f"{name} must be in [0, 1), got {rate}")
         self.dropout_rate = float(dropout_rate)
         self.word_dropout_rate = float(word_dropout_rate)
+        self.recurrent_dropout_rate = float(recurrent_dropout_rate)
         self.word_embedding = layers.Embedding(
             self.vocabulary_size, self.word_embedding_dim, name="word_embedding"
         )
@@ -77,7 +84,12 @@ class BiLSTMCharCNN(layers.Layer):
         self.dropout = layers.Dropout(self.dropout_rate)
         self.recurrent = [
             layers.Bidirectional(
-                layers.LSTM(self.rnn_units, return_sequences=True), name=f"lstm_{i}"
+                layers.LSTM(
+                    self.rnn_units,
+                    return_sequences=True,
+                    recurrent_dropout=self.recurrent_dropout_rate,
+                ),
+                name=f"lstm_{i}",
             )
             for i in range(self.rnn_layers)
         ]
@@ -141,6 +153,7 @@ class BiLSTMCharCNN(layers.Layer):
                 "rnn_layers": self.rnn_layers,
                 "dropout_rate": self.dropout_rate,
                 "word_dropout_rate": self.word_dropout_rate,
+                "recurrent_dropout_rate": self.recurrent_dropout_rate,
             }
         )
         return config
