@@ -175,21 +175,6 @@ def test_synthetic_noise_bank_is_deterministic_and_balanced():
     assert low_share(white) < low_share(pink) < low_share(brown)
 
 
-def test_generated_noise_stays_inside_the_requested_band():
-    # 8 kHz recordings read at 16 kHz have nothing above 4 kHz: neither may the noise.
-    bank = load_noise_bank(None, 16000, seconds=3.0, bandwidth_hz=4000)
-
-    for part in np.split(bank, 3):
-        power = np.abs(np.fft.rfft(part.astype(np.float64))) ** 2
-        frequencies = np.fft.rfftfreq(len(part), 1 / 16000)
-        assert power[frequencies > 4000].sum() < 1e-6 * power.sum()
-        assert np.sqrt(np.mean(part.astype(np.float64) ** 2)) == pytest.approx(1.0, rel=1e-4)
-    full = np.split(load_noise_bank(None, 16000, seconds=3.0), 3)[0]
-    power = np.abs(np.fft.rfft(full.astype(np.float64))) ** 2
-    frequencies = np.fft.rfftfreq(len(full), 1 / 16000)
-    assert power[frequencies > 4000].sum() > 0.4 * power.sum()
-
-
 def test_noise_bank_from_folder(tmp_path):
     rng = np.random.default_rng(0)
     (tmp_path / "sub").mkdir()

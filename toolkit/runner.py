@@ -123,7 +123,7 @@ def train(recipe: Recipe, run_dir: Path, device: str = "auto") -> Run:
     training.set_seeds(settings["seed"])
     training.set_precision(settings["mixed_precision"])
     strategy = training.make_strategy(device)
-    noise_bank = make_noise_bank(recipe, task, splits)
+    noise_bank = make_noise_bank(recipe, task)
     steps = max(1, -(-len(splits["train"]) // settings["batch_size"]))
     with strategy.scope():
         model = build_model(recipe, task, splits["train"])
@@ -187,25 +187,13 @@ def peak_memory_mb() -> float:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
 
-def recorded_rate(task, splits: dict[str, pd.DataFrame]) -> int:
-    """The narrowest sample rate among the training recordings (at most the task's rate):
-    generated training sound stays inside the band that every recording has, or a model
-    would learn to tell generated from recorded sound by the band above it."""
-    return int(min(task.sample_rate, splits["train"]["file_rate"].min()))
-
-
-def make_noise_bank(recipe: Recipe, task, splits: dict[str, pd.DataFrame]):
+def make_noise_bank(recipe: Recipe, task):
     augment = recipe["augment"]
     if not augment.get("noise_probability"):
         return None
     from toolkit.audio.augment import load_noise_bank
 
-    return load_noise_bank(
-        augment["noise_folder"],
-        task.sample_rate,
-        seed=recipe["data"]["seed"],
-        bandwidth_hz=recorded_rate(task, splits) / 2,
-    )
+    return load_noise_bank(augment["noise_folder"], task.sample_rate, seed=recipe["data"]["seed"])
 
 
 def add_synthetic_speech(recipe: Recipe, task, splits: dict[str, pd.DataFrame], run_dir: Path):
@@ -220,7 +208,9 @@ def add_synthetic_speech(recipe: Recipe, task, splits: dict[str, pd.DataFrame], 
             "espeak-ng not found: training without synthetic speech (install espeak-ng to mix it in)"
         )
         return task
-    rate = recorded_rate(task, splits)
+    # Rendered at the narrowest sample rate of the recordings, so synthetic clips carry no
+    # high-frequency band the real ones lack (which a model would learn to tell them apart by).
+    rate = int(min(task.sample_rate, splits["train"]["file_rate"].min()))
     seed = recipe["data"]["seed"]
     cache = synthetic_speech_cache() / f"{rate}hz-seed{seed}"
     clips = tts.synthesize_label_clips(task.labels, cache, rate, count, seed=seed)

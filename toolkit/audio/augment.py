@@ -185,14 +185,10 @@ def _unit_rms(samples: np.ndarray) -> np.ndarray:
     return samples / np.sqrt(np.mean(np.square(samples), dtype=np.float64))
 
 
-def _colored_noise(
-    rng: np.random.Generator, length: int, exponent: float, top_frequency: float = 0.5
-) -> np.ndarray:
-    """Noise whose power falls as 1 / f**exponent (0 white, 1 pink, 2 brown), with nothing
-    above `top_frequency` (cycles per sample; 0.5 is the Nyquist frequency)."""
+def _colored_noise(rng: np.random.Generator, length: int, exponent: float) -> np.ndarray:
+    """Noise whose power falls as 1 / f**exponent (0 white, 1 pink, 2 brown)."""
     spectrum = np.fft.rfft(rng.standard_normal(length))
     frequencies = np.fft.rfftfreq(length)
-    spectrum[frequencies > top_frequency] = 0.0
     frequencies[0] = frequencies[1] if length > 1 else 1.0
     spectrum *= frequencies ** (-exponent / 2.0)
     spectrum[0] = 0.0  # no DC offset
@@ -200,24 +196,18 @@ def _colored_noise(
 
 
 def load_noise_bank(
-    folder: str | os.PathLike | None,
-    sample_rate: int,
-    seconds: float = 60.0,
-    seed: int = 0,
-    bandwidth_hz: float | None = None,
+    folder: str | os.PathLike | None, sample_rate: int, seconds: float = 60.0, seed: int = 0
 ) -> np.ndarray:
     """A 1-D float32 noise signal for `mix_noise`.
 
     With a folder: every supported audio file under it (sorted, recursive), each scaled to
     unit RMS, concatenated. Without: `seconds` of synthetic white, pink and brown noise in
-    equal parts, each at unit RMS, deterministic given `seed`, with no power above
-    `bandwidth_hz` (default: the Nyquist frequency).
+    equal parts, each at unit RMS, deterministic given `seed`.
     """
     if folder is None:
         rng = np.random.default_rng(seed)
         part = max(int(round(seconds * sample_rate / 3)), 2)
-        top = 0.5 if bandwidth_hz is None else min(0.5, bandwidth_hz / sample_rate)
-        parts = [_colored_noise(rng, part, exponent, top) for exponent in (0.0, 1.0, 2.0)]
+        parts = [_colored_noise(rng, part, exponent) for exponent in (0.0, 1.0, 2.0)]
         return np.concatenate(parts).astype(np.float32)
     folder = os.fspath(folder)
     if not os.path.isdir(folder):
