@@ -304,3 +304,23 @@ def test_bioes_conversion_round_trips_iob1_and_iob2():
     for scheme, expected in (("iob2", iob2), ("iob1", iob1)):
         back = from_bioes(tf.constant([bioes + [""]]), scheme).numpy()[0]
         assert [tag.decode() for tag in back] == [*expected, ""]
+
+
+def test_character_convolutions_of_several_widths():
+    from toolkit.models.bilstm_char_cnn import BiLSTMCharCNN
+
+    backbone = BiLSTMCharCNN(
+        30, 12, character_filters=4, character_kernel_size=[2, 3], rnn_units=3, name="tagger"
+    )
+    word_ids = np.array([[3, 4, 0]], "int64")
+    character_ids = np.array([[[2, 3, 0, 0], [5, 0, 0, 0], [0, 0, 0, 0]]], "int64")
+    hidden = backbone([word_ids, character_ids])
+    assert hidden.shape == (1, 3, 6)
+    assert [c.kernel.shape[0] for c in backbone.character_convolutions] == [2, 3]
+    # LSTM input: 100 word dims + 4 filters for each of the two widths.
+    assert backbone.recurrent[0].forward_layer.cell.kernel.shape[0] == 100 + 8
+    config = json.loads(json.dumps(backbone.get_config()))
+    assert BiLSTMCharCNN.from_config(config).get_config() == backbone.get_config()
+    for bad in ([], [3, 3], [0]):
+        with pytest.raises(ValueError, match="character_kernel_size"):
+            BiLSTMCharCNN(30, 12, character_kernel_size=bad)

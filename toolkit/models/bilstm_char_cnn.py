@@ -19,8 +19,10 @@ class BiLSTMCharCNN(layers.Layer):
         character_vocabulary_size: Character ids (0 is padding).
         word_embedding_dim: Size of each word embedding.
         character_embedding_dim: Size of each character embedding.
-        character_filters: Channels of the character convolution (max-pooled over the word).
-        character_kernel_size: Width of the character convolution.
+        character_filters: Channels of each character convolution (max-pooled over the word).
+        character_kernel_size: Width of the character convolution, or a list of widths: one
+            convolution per width, side by side (a word's vector then holds
+            `character_filters` per width), so prefixes and suffixes of several lengths are read.
         rnn_units: LSTM units per direction.
         rnn_layers: Number of bidirectional layers.
         dropout_rate: Dropout on the token vectors and between layers.
@@ -37,7 +39,7 @@ class BiLSTMCharCNN(layers.Layer):
         word_embedding_dim: int = 100,
         character_embedding_dim: int = 30,
         character_filters: int = 50,
-        character_kernel_size: int = 3,
+        character_kernel_size: int | list[int] = 3,
         rnn_units: int = 200,
         rnn_layers: int = 1,
         dropout_rate: float = 0.5,
@@ -55,7 +57,13 @@ class BiLSTMCharCNN(layers.Layer):
             character_embedding_dim, "character_embedding_dim"
         )
         self.character_filters = positive_int(character_filters, "character_filters")
-        self.character_kernel_size = positive_int(character_kernel_size, "character_kernel_size")
+        self.character_kernel_size = kernel_sizes(character_kernel_size)
+        widths = (
+            [self.character_kernel_size]
+            if isinstance(self.character_kernel_size, int)
+            else self.character_kernel_size
+        )
+        self.character_width = self.character_filters * len(widths)
         self.rnn_units = positive_int(rnn_units, "rnn_units")
         self.rnn_layers = positive_int(rnn_layers, "rnn_layers")
         for name, rate in (
@@ -74,13 +82,16 @@ class BiLSTMCharCNN(layers.Layer):
         self.character_embedding = layers.Embedding(
             self.character_vocabulary_size, self.character_embedding_dim, name="character_embedding"
         )
-        self.character_convolution = layers.Conv1D(
-            self.character_filters,
-            self.character_kernel_size,
-            padding="same",
-            activation="tanh",
-            name="character_convolution",
-        )
+        self.character_convolutions = [
+            layers.Conv1D(
+                self.character_filters,
+                width,
+                padding="same",
+                activation="tanh",
+                name=f"character_convolution_{width}",
+            )
+            for width in widths
+        ]
         self.dropout = layers.Dropout(self.dropout_rate)
         self.recurrent = [
             layers.Bidirectional(
@@ -98,8 +109,9 @@ class BiLSTMCharCNN(layers.Layer):
         word_shape, character_shape = input_shape
         self.word_embedding.build(word_shape)
         self.character_embedding.build(character_shape)
-        self.character_convolution.build((None, character_shape[-1], self.character_embedding_dim))
-        width = self.word_embedding_dim + self.character_filters
+        for convolution in self.character_convolutions:
+            convolution.build((None, character_shape[-1], self.character_embedding_dim))
+        width = self.word_embedding_dim + self.character_width
         for recurrent in self.recurrent:
             recurrent.build((*word_shape, width))
             width = 2 * self.rnn_units
@@ -115,12 +127,15 @@ class BiLSTMCharCNN(layers.Layer):
         # One word at a time through the character CNN: fold tokens into the batch axis.
         shape = ops.shape(character_ids)
         flat = ops.reshape(character_ids, (-1, shape[2]))
-        characters = self.character_convolution(self.character_embedding(flat))
+        embedded = self.character_embedding(flat)
+        characters = ops.concatenate(
+            [convolution(embedded) for convolution in self.character_convolutions], axis=-1
+        )
         character_mask = ops.expand_dims(ops.not_equal(flat, 0), -1)
         characters = ops.where(character_mask, characters, ops.full_like(characters, -1e4))
         pooled = ops.max(characters, axis=1)
         pooled = ops.where(ops.any(character_mask, axis=1), pooled, ops.zeros_like(pooled))
-        pooled = ops.reshape(pooled, (shape[0], shape[1], self.character_filters))
+        pooled = ops.reshape(pooled, (shape[0], shape[1], self.character_width))
         hidden = self.dropout(
             ops.concatenate([words, ops.cast(pooled, words.dtype)], axis=-1), training=training
         )
@@ -157,3 +172,12 @@ class BiLSTMCharCNN(layers.Layer):
             }
         )
         return config
+
+
+def kernel_sizes(value) -> int | list[int]:
+    """A positive int, or a non-empty list of distinct positive ints (YAML gives lists)."""
+    if isinstance(value, list | tuple):
+        if not value or len(set(value)) != len(value):
+            raise ValueError(f"character_kernel_size must list distinct widths, received {value!r}")
+        return [positive_int(width, "character_kernel_size") for width in value]
+    return positive_int(value, "character_kernel_size")
