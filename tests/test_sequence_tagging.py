@@ -324,3 +324,28 @@ def test_character_convolutions_of_several_widths():
     for bad in ([], [3, 3], [0]):
         with pytest.raises(ValueError, match="character_kernel_size"):
             BiLSTMCharCNN(30, 12, character_kernel_size=bad)
+
+
+def test_casing_classes_and_casing_embedding():
+    from toolkit.models.bilstm_char_cnn import BiLSTMCharCNN
+    from toolkit.text.token_features import CASINGS, token_casing
+
+    tokens = tf.constant(
+        [["1996", "1996-08-22", "house", "EU", "Brussels", "Ärger", "x4ab", "-", ""]]
+    )
+    expected = ["numeric", "mainly_numeric", "lower", "upper", "initial_upper", "initial_upper"]
+    expected += ["contains_digit", "other", "padding"]
+    assert [CASINGS[i] for i in token_casing(tokens).numpy()[0]] == expected
+
+    inputs = [np.array([[3, 4]], "int64"), np.ones((1, 2, 5), "int64"), np.array([[4, 6]], "int64")]
+    with_casing = BiLSTMCharCNN(30, 12, casing_embedding_dim=6, rnn_units=3)
+    assert with_casing(inputs).shape == (1, 2, 6)
+    # LSTM input: 100 word dims + 50 character filters + 6 casing dims.
+    assert with_casing.recurrent[0].forward_layer.cell.kernel.shape[0] == 156
+    without = BiLSTMCharCNN(30, 12, rnn_units=3)
+    assert without(inputs).shape == (1, 2, 6)
+    assert without.casing_embedding is None
+    config = json.loads(json.dumps(with_casing.get_config()))
+    assert BiLSTMCharCNN.from_config(config).get_config() == with_casing.get_config()
+    with pytest.raises(ValueError, match="casing_embedding_dim"):
+        BiLSTMCharCNN(30, 12, casing_embedding_dim=-1)

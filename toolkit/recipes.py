@@ -28,7 +28,12 @@ COMPONENT_BLOCKS = {"task": "task", "features": "features", "model": "model"}
 DERIVED = {
     "task": set(),
     "features": {"sample_rate"},
-    "model": {"num_features", "vocabulary_size", "character_vocabulary_size"},
+    "model": {
+        "num_features",
+        "vocabulary_size",
+        "character_vocabulary_size",
+        "casing_vocabulary_size",
+    },
 }
 RECIPES_ROOT = Path(__file__).resolve().parent.parent / "recipes"
 

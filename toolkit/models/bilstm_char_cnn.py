@@ -11,8 +11,8 @@ from toolkit.models.validation import positive_int
 
 @keras.saving.register_keras_serializable(package="toolkit")
 class BiLSTMCharCNN(layers.Layer):
-    """(word ids `[batch, tokens]`, character ids `[batch, tokens, chars]`) ->
-    `[batch, tokens, 2 * rnn_units]`.
+    """(word ids `[batch, tokens]`, character ids `[batch, tokens, chars]`[, casing ids
+    `[batch, tokens]`]) -> `[batch, tokens, 2 * rnn_units]`.
 
     Args:
         vocabulary_size: Word ids (from the token features; 0 is padding).
@@ -30,6 +30,9 @@ class BiLSTMCharCNN(layers.Layer):
             so the model learns to lean on spelling for words it has never seen.
         recurrent_dropout_rate: Dropout on the LSTMs' recurrent state, one mask per sentence
             (variational dropout, Gal & Ghahramani 2016).
+        casing_vocabulary_size: Casing classes (from the token features; 0 is padding).
+        casing_embedding_dim: Size of a learnt embedding of each token's casing class, added to
+            the token vector; 0 leaves casing to the character CNN.
     """
 
     def __init__(
@@ -45,6 +48,8 @@ class BiLSTMCharCNN(layers.Layer):
         dropout_rate: float = 0.5,
         word_dropout_rate: float = 0.05,
         recurrent_dropout_rate: float = 0.0,
+        casing_vocabulary_size: int = 8,
+        casing_embedding_dim: int = 0,
         **kwargs,
     ):
         super().__init__(**kwargs)
@@ -66,6 +71,14 @@ class BiLSTMCharCNN(layers.Layer):
         self.character_width = self.character_filters * len(widths)
         self.rnn_units = positive_int(rnn_units, "rnn_units")
         self.rnn_layers = positive_int(rnn_layers, "rnn_layers")
+        self.casing_vocabulary_size = positive_int(casing_vocabulary_size, "casing_vocabulary_size")
+        if isinstance(casing_embedding_dim, bool) or not isinstance(casing_embedding_dim, int):
+            raise ValueError(
+                f"casing_embedding_dim must be an integer, got {casing_embedding_dim!r}"
+            )
+        if casing_embedding_dim < 0:
+            raise ValueError(f"casing_embedding_dim must be 0 or more, got {casing_embedding_dim}")
+        self.casing_embedding_dim = casing_embedding_dim
         for name, rate in (
             ("dropout_rate", dropout_rate),
             ("word_dropout_rate", word_dropout_rate),
@@ -92,6 +105,13 @@ class BiLSTMCharCNN(layers.Layer):
             )
             for width in widths
         ]
+        self.casing_embedding = (
+            layers.Embedding(
+                self.casing_vocabulary_size, self.casing_embedding_dim, name="casing_embedding"
+            )
+            if self.casing_embedding_dim
+            else None
+        )
         self.dropout = layers.Dropout(self.dropout_rate)
         self.recurrent = [
             layers.Bidirectional(
@@ -106,19 +126,26 @@ class BiLSTMCharCNN(layers.Layer):
         ]
 
     def build(self, input_shape) -> None:
-        word_shape, character_shape = input_shape
+        word_shape, character_shape = input_shape[0], input_shape[1]
         self.word_embedding.build(word_shape)
+        if self.casing_embedding is not None:
+            self.casing_embedding.build(word_shape)
         self.character_embedding.build(character_shape)
         for convolution in self.character_convolutions:
             convolution.build((None, character_shape[-1], self.character_embedding_dim))
-        width = self.word_embedding_dim + self.character_width
+        width = self.word_embedding_dim + self.character_width + self.casing_embedding_dim
         for recurrent in self.recurrent:
             recurrent.build((*word_shape, width))
             width = 2 * self.rnn_units
         self.built = True
 
     def call(self, inputs, training=None):
-        word_ids, character_ids = inputs
+        word_ids, character_ids = inputs[0], inputs[1]
+        token_parts = []
+        if self.casing_embedding is not None:
+            if len(inputs) < 3:
+                raise ValueError("casing_embedding_dim needs casing ids as a third input")
+            token_parts.append(self.casing_embedding(inputs[2]))
         mask = ops.not_equal(word_ids, 0)
         if training and self.word_dropout_rate > 0:
             drop = keras.random.uniform(ops.shape(word_ids)) < self.word_dropout_rate
@@ -137,7 +164,8 @@ class BiLSTMCharCNN(layers.Layer):
         pooled = ops.where(ops.any(character_mask, axis=1), pooled, ops.zeros_like(pooled))
         pooled = ops.reshape(pooled, (shape[0], shape[1], self.character_width))
         hidden = self.dropout(
-            ops.concatenate([words, ops.cast(pooled, words.dtype)], axis=-1), training=training
+            ops.concatenate([words, ops.cast(pooled, words.dtype), *token_parts], axis=-1),
+            training=training,
         )
         for recurrent in self.recurrent:
             hidden = self.dropout(
@@ -169,6 +197,8 @@ class BiLSTMCharCNN(layers.Layer):
                 "dropout_rate": self.dropout_rate,
                 "word_dropout_rate": self.word_dropout_rate,
                 "recurrent_dropout_rate": self.recurrent_dropout_rate,
+                "casing_vocabulary_size": self.casing_vocabulary_size,
+                "casing_embedding_dim": self.casing_embedding_dim,
             }
         )
         return config

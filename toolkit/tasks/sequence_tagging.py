@@ -235,14 +235,13 @@ class SequenceTagging(Task):
     # Model ---------------------------------------------------------------------------
 
     def build_model(self, features, backbone, augment: dict[str, Any]):
-        """tokens -> word and character ids -> backbone -> tag scores (-> CRF)."""
+        """tokens -> word, character and casing ids -> backbone -> tag scores (-> CRF)."""
         import keras
 
         from toolkit.text.crf import CRF
 
         tokens = keras.Input(shape=(None,), dtype="string", name="tokens")
-        word_ids, character_ids = features(tokens)
-        hidden = backbone([word_ids, character_ids])
+        hidden = backbone(list(features(tokens)))
         if self.word_vectors_file:
             self.load_word_vectors(features, backbone)
         if self.output_layer == "crf":

@@ -3,7 +3,8 @@
 Sentences reach the model as `[batch, tokens]` strings padded with "" (the SavedModel splits
 raw sentences into tokens in the graph first, see `tokenize_sentences`). Word ids come from a
 lower-cased vocabulary with digits folded to 0, so "1996" and "2001" share a word; the
-character ids keep the original spelling, so capitals and digit shapes still reach the model.
+character ids keep the original spelling, so capitals and digit shapes still reach the model,
+and a casing class per token (below) says outright what the lower-cased word id hides.
 """
 
 from __future__ import annotations
@@ -30,6 +31,38 @@ def tokenize_sentences(sentences: tf.Tensor) -> tf.Tensor:
     return tf.strings.split(text).to_tensor(default_value="")
 
 
+# Casing classes (after Reimers & Gurevych, 2017), in the order they are tested; 0 is padding.
+CASINGS = (
+    "padding",
+    "other",
+    "numeric",  # digits only: "1996"
+    "mainly_numeric",  # at least half digits: "1996-08-22", "2-1"
+    "lower",  # "house"
+    "upper",  # "EU", "SOCCER"
+    "initial_upper",  # "Brussels", "McDonald"
+    "contains_digit",  # "F1", "Ha'aretz1"
+)
+
+
+def token_casing(tokens: tf.Tensor) -> tf.Tensor:
+    """Casing class id (an index into `CASINGS`) of every token string, 0 for ""."""
+    length = tf.strings.length(tokens, unit="UTF8_CHAR")
+    digits = tf.strings.length(tf.strings.regex_replace(tokens, r"\D", ""), unit="UTF8_CHAR")
+    tests = (
+        (tf.equal(length, 0), 0),
+        (tf.equal(digits, length), 2),
+        (2 * digits >= length, 3),
+        (tf.strings.regex_full_match(tokens, r"\p{Ll}+"), 4),
+        (tf.strings.regex_full_match(tokens, r"\p{Lu}+"), 5),
+        (tf.strings.regex_full_match(tokens, r"\p{Lu}.*"), 6),
+        (digits > 0, 7),
+    )
+    casing = tf.ones_like(length, dtype=tf.int64)
+    for condition, value in reversed(tests):  # the first test that holds wins
+        casing = tf.where(condition, tf.constant(value, tf.int64), casing)
+    return casing
+
+
 def fold_word(tokens: tf.Tensor) -> tf.Tensor:
     return tf.strings.regex_replace(tf.strings.lower(tokens, encoding="utf-8"), r"\d", "0")
 
@@ -37,7 +70,8 @@ def fold_word(tokens: tf.Tensor) -> tf.Tensor:
 @keras.saving.register_keras_serializable(package="toolkit")
 class WordCharacterFeatures(keras.layers.Layer):
     """`[batch, tokens]` strings -> (word ids `[batch, tokens]`, character ids
-    `[batch, tokens, max_word_length]`); id 0 is padding, 1 an unknown word or character.
+    `[batch, tokens, max_word_length]`, casing ids `[batch, tokens]`); id 0 is padding, 1 an
+    unknown word or character; casing ids index `CASINGS`.
 
     Args:
         max_words: Word vocabulary size cap (most frequent first).
@@ -100,6 +134,7 @@ class WordCharacterFeatures(keras.layers.Layer):
         return {
             "vocabulary_size": self.vocabulary_size(),
             "character_vocabulary_size": self.character_vocabulary_size(),
+            "casing_vocabulary_size": len(CASINGS),
         }
 
     def build(self, input_shape) -> None:
@@ -112,13 +147,14 @@ class WordCharacterFeatures(keras.layers.Layer):
         character_ids = self.characters(
             characters.to_tensor(default_value="", shape=[None, None, self.max_word_length])
         )
-        return word_ids, character_ids
+        return word_ids, character_ids, token_casing(tokens)
 
     def compute_output_spec(self, tokens):
         batch, time = tokens.shape[0], tokens.shape[1]
         return (
             keras.KerasTensor((batch, time), dtype="int64"),
             keras.KerasTensor((batch, time, self.max_word_length), dtype="int64"),
+            keras.KerasTensor((batch, time), dtype="int64"),
         )
 
     def get_config(self) -> dict:
