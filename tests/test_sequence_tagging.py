@@ -57,7 +57,8 @@ def small_split(folder: Path, name: str, sentences: int) -> Path:
 
 @pytest.fixture(scope="module", params=["data", "bioes"])
 def trained_run(tmp_path_factory, request) -> Path:
-    """Trained on the data's IOB2 tags, and on the same tags learnt as BIOES."""
+    """Trained on the data's IOB2 tags, and on the same tags learnt as BIOES (the latter also
+    with a casing embedding and two character convolution widths, so exports cover them)."""
     folder = tmp_path_factory.mktemp(f"tagging_{request.param}")
     train, valid, test = (
         small_split(folder, name, n) for name, n in (("train", 120), ("valid", 20), ("test", 20))
@@ -79,6 +80,11 @@ def trained_run(tmp_path_factory, request) -> Path:
         f"data.test={test}",
         "--set",
         f"task.training_scheme={request.param}",
+        *(
+            ["--set", "model.casing_embedding_dim=4", "--set", "model.character_kernel_size=[2,3]"]
+            if request.param == "bioes"
+            else []
+        ),
     )
     assert result.exit_code == 0, result.output
     return run_dir
