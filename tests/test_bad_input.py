@@ -66,3 +66,10 @@ def test_unsupported_audio_extension(tiny_recipe, tmp_path):
     (tiny_recipe.parent / "song.mp3").write_bytes(b"ID3")
     add_rows(tiny_recipe.parent / "train.csv", [{"audio": "song.mp3", "label": "1"}])
     assert_one_line(run(tiny_recipe, tmp_path), "song.mp3")
+
+
+def test_bad_feature_setting_fails_before_the_data_is_read(tiny_recipe, tmp_path):
+    add_rows(tiny_recipe.parent / "train.csv", [{"audio": "nowhere.wav", "label": "1"}])
+    result = run(tiny_recipe, tmp_path, "--set", "features.top_db=-5")
+    # The bad value is reported, not the missing file the data check would have found next.
+    assert_one_line(result, "features: top_db must be positive", str(tiny_recipe))

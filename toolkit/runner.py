@@ -48,11 +48,19 @@ def build_task(recipe: Recipe):
         raise ToolkitError(f"{recipe.source}: task: {error}") from None
 
 
+def build_features(recipe: Recipe, task):
+    """The feature extractor or tokenizer, before any vocabulary is learnt."""
+    try:
+        return registry.build("features", recipe["features"], **task.feature_arguments())
+    except ValueError as error:
+        raise ToolkitError(f"{recipe.source}: features: {error}") from None
+
+
 def build_model(recipe: Recipe, task, train: pd.DataFrame | None = None):
     """Feature extractor or tokenizer (sizes from the task, vocabularies from the training
     split) -> backbone (sizes from the features) -> head."""
+    features = build_features(recipe, task)
     try:
-        features = registry.build("features", recipe["features"], **task.feature_arguments())
         if train is not None:
             task.adapt(features, train)
         sizes = features.derived_sizes()
@@ -109,6 +117,7 @@ def train(recipe: Recipe, run_dir: Path, device: str = "auto") -> Run:
     recipe.save(run_dir / RESOLVED_RECIPE)
     task = build_task(recipe)
     task.run_directory = run_dir
+    build_features(recipe, task)  # a bad feature setting fails here, before the data is read
     splits = load_data(recipe, task, run_dir)
     task = add_synthetic_speech(recipe, task, splits, run_dir)
     # The label list is now fixed: the saved recipe carries it so evaluate/predict/re-runs agree.
