@@ -36,11 +36,11 @@ CASINGS = (
     "padding",
     "other",
     "numeric",  # digits only: "1996"
-    "mainly_numeric",  # at least half digits: "1996-08-22", "2-1"
+    "mainly_numeric",  # at least half digits: "1996-08-22", "2-1", "F1"
     "lower",  # "house"
     "upper",  # "EU", "SOCCER"
     "initial_upper",  # "Brussels", "McDonald"
-    "contains_digit",  # "F1", "Ha'aretz1"
+    "contains_digit",  # "mp3s"
 )
 
 
