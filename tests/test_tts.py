@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import time
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import numpy as np
@@ -127,6 +129,25 @@ def test_synthesize_label_clips_writes_word_labels_only(tmp_path: Path) -> None:
     # A label's clips depend only on the seed and the label, not on the other labels.
     alone = tts.synthesize_label_clips(["turn_on"], tmp_path / "alone", 16000, clips_per_label=2)
     assert list(alone["speaker"]) == list(manifest.loc[manifest["label"] == "turn_on", "speaker"])
+
+
+def test_runs_sharing_the_clip_cache_can_render_at_once(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    def slow_synthesize(text: str, sample_rate: int, **options) -> np.ndarray:
+        time.sleep(0.05)  # both writers find the clip missing before either finishes it
+        return np.full(sample_rate // 10, 0.1, dtype=np.float32)
+
+    monkeypatch.setattr(tts, "synthesize", slow_synthesize)
+    with ThreadPoolExecutor(max_workers=3) as pool:
+        manifests = list(
+            pool.map(
+                lambda _: tts.synthesize_label_clips(["yes"], tmp_path, 8000, clips_per_label=2),
+                range(3),
+            )
+        )
+    assert all(len(manifest) == 2 for manifest in manifests)
+    assert sorted(path.name for path in (tmp_path / "yes").iterdir()) == ["tts_0.wav", "tts_1.wav"]
 
 
 def test_shipped_tts_digits_manifests() -> None:

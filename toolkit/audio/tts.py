@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import io
+import os
 import random
 import re
 import shutil
 import subprocess
+import uuid
 import zlib
 from dataclasses import dataclass
 from pathlib import Path
@@ -224,8 +226,15 @@ def synthesize_label_clips(
                     pitch=choice.pitch,
                     amplitude=CLIP_AMPLITUDE,
                 )
-                partial = path.with_suffix(".partial.wav")
-                soundfile.write(partial, audio, sample_rate, subtype="PCM_16")
-                partial.replace(path)
+                # A name of its own per writer: runs sharing the cache may render the same
+                # clip at once, and each replaces the finished file with identical samples.
+                partial = path.with_name(
+                    f"{path.stem}.{os.getpid()}.{uuid.uuid4().hex}.partial.wav"
+                )
+                try:
+                    soundfile.write(partial, audio, sample_rate, subtype="PCM_16")
+                    partial.replace(path)
+                finally:
+                    partial.unlink(missing_ok=True)
             rows.append({"audio": str(path), "label": label, "speaker": f"tts:{choice.voice}"})
     return pd.DataFrame(rows, columns=["audio", "label", "speaker"])
