@@ -8,7 +8,9 @@ import pytest
 import tensorflow as tf
 
 from toolkit.audio.augment import (
+    FrequencyWarp,
     SpecAugment,
+    augment_features,
     load_noise_bank,
     mix_noise,
     random_gain,
@@ -63,6 +65,50 @@ def test_spec_augment_config_round_trip():
     layer = SpecAugment(time_masks=3, time_mask_max=7, frequency_masks=1, seed=5, name="augment")
     rebuilt = SpecAugment.from_config(layer.get_config())
     assert rebuilt.get_config() == layer.get_config()
+
+
+def test_frequency_warp_is_identity_at_inference_and_at_zero():
+    inputs = _features()
+    np.testing.assert_array_equal(FrequencyWarp(0.2, seed=0)(inputs).numpy(), inputs)
+    np.testing.assert_array_equal(FrequencyWarp(0.0, seed=0)(inputs, training=True).numpy(), inputs)
+
+
+def test_frequency_warp_moves_a_formant_by_the_drawn_factor():
+    # One peak at bin 10 of 40 (below the boundary, 0.8 * 39): after a warp by factor f it
+    # sits at 10 * f, so a stretch moves it up and a squeeze down, by at most max_warp.
+    bins = np.zeros((64, 3, 40), "float32")
+    bins[:, :, 10] = 1.0
+    outputs = FrequencyWarp(0.2, seed=4)(bins, training=True).numpy()
+    assert outputs.shape == bins.shape
+    peaks = (outputs[:, 0, :] * np.arange(40)).sum(axis=1) / outputs[:, 0, :].sum(axis=1)
+    assert peaks.min() >= 8.0 - 1e-4 and peaks.max() <= 12.0 + 1e-4
+    assert peaks.min() < 9.0 and peaks.max() > 11.0  # factors are drawn per example
+    # Frames of one example share the factor; the edges of the axis stay in place.
+    np.testing.assert_allclose(outputs[:, 0, :], outputs[:, 2, :])
+    ramp = np.tile(np.arange(40, dtype="float32"), (64, 1, 1))
+    warped = FrequencyWarp(0.2, seed=4)(ramp, training=True).numpy()
+    np.testing.assert_allclose(warped[:, 0, [0, 39]], [[0.0, 39.0]] * 64, atol=1e-4)
+    assert np.all(np.diff(warped[:, 0, :], axis=-1) > 0)  # monotonic: no bins swap places
+
+
+def test_frequency_warp_rejects_bad_settings_and_round_trips():
+    with pytest.raises(ValueError, match="frequency_warp"):
+        FrequencyWarp(-0.1)
+    with pytest.raises(ValueError, match="frequency_warp"):
+        FrequencyWarp(0.5)
+    layer = FrequencyWarp(0.15, boundary=0.7, seed=2, name="warp")
+    assert FrequencyWarp.from_config(layer.get_config()).get_config() == layer.get_config()
+
+
+def test_frequency_warp_needs_mel_features():
+    from toolkit.audio.features import MFCC, LogMelSpectrogram
+
+    augment = {"frequency_warp": 0.1, "time_masks": 0, "frequency_masks": 0}
+    inputs = keras.Input(shape=(None, 20))
+    hidden = augment_features(inputs, augment, LogMelSpectrogram(num_mel_bins=20))
+    assert "frequency_warp" in hidden._keras_history.operation.name
+    with pytest.raises(ValueError, match="log_mel"):
+        augment_features(inputs, augment, MFCC())
 
 
 def _tiny_model() -> keras.Model:

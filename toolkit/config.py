@@ -51,7 +51,10 @@ class AudioAugmentConfig:
     noise_snr_db_range: list[float] = field(default_factory=lambda: [5.0, 20.0])
     # A folder of background-noise recordings; null generates white/pink/brown noise.
     noise_folder: str | None = field(default=None, metadata=PATH)
-    # SpecAugment on the features, inside the model, during training only.
+    # Feature augmentation inside the model, during training only: a random stretch of the
+    # mel axis by up to this fraction (0.1: factors 0.9-1.1; log-mel features only), then
+    # SpecAugment masks.
+    frequency_warp: float = 0.0
     time_masks: int = 0
     time_mask_max: int = 10
     frequency_masks: int = 0

@@ -102,6 +102,86 @@ class SpecAugment(keras.layers.Layer):
         return config
 
 
+@keras.saving.register_keras_serializable(package="toolkit")
+class FrequencyWarp(keras.layers.Layer):
+    """Stretch or squeeze the mel axis of [batch, frames, bins] features during training.
+
+    Each example draws a factor in [1 - max_warp, 1 + max_warp]. Bin positions below
+    `boundary` of the axis scale by it, and a straight line joins the boundary to the top bin,
+    so the whole axis stays covered: a tempo-free form of vocal tract length perturbation
+    (Jaitly & Hinton 2013), which moves formants the way a longer or shorter vocal tract does.
+    Values between bins are interpolated linearly. Identity at inference.
+    """
+
+    def __init__(
+        self, max_warp: float = 0.1, boundary: float = 0.8, seed: int | None = None, **kwargs
+    ):
+        super().__init__(**kwargs)
+        if not 0.0 <= max_warp < 0.5:
+            raise ValueError(f"frequency_warp must be in [0, 0.5), got {max_warp}")
+        if not 0.0 < boundary < 1.0:
+            raise ValueError(f"boundary must be in (0, 1), got {boundary}")
+        self.max_warp = float(max_warp)
+        self.boundary = float(boundary)
+        self.seed = seed
+        self.seed_generator = keras.random.SeedGenerator(seed)
+
+    def call(self, inputs: tf.Tensor, training: bool | None = None) -> tf.Tensor:
+        if not training or self.max_warp == 0.0:
+            return inputs
+        batch, bins = tf.shape(inputs)[0], tf.shape(inputs)[2]
+        top = tf.cast(bins - 1, tf.float32)
+        factor = 1.0 + self.max_warp * (
+            2.0 * keras.random.uniform([batch, 1], seed=self.seed_generator) - 1.0
+        )
+        # Output bin y reads the input at `source(y)`: y / factor up to the boundary, then
+        # a line to the top bin. A factor above 1 moves content up the axis.
+        output = tf.range(bins, dtype=tf.float32)[None, :]
+        knee = self.boundary * top
+        below = output / factor
+        above = knee / factor + (output - knee) * (top - knee / factor) / tf.maximum(
+            top - knee, 1e-6
+        )
+        source = tf.clip_by_value(tf.where(output <= knee, below, above), 0.0, top)
+        lower = tf.cast(tf.floor(source), tf.int32)
+        upper = tf.minimum(lower + 1, bins - 1)
+        fraction = tf.cast(source - tf.floor(source), inputs.dtype)[:, None, :]
+        low_values = tf.gather(inputs, lower, axis=2, batch_dims=1)
+        high_values = tf.gather(inputs, upper, axis=2, batch_dims=1)
+        return low_values + fraction * (high_values - low_values)
+
+    def compute_output_shape(self, input_shape: tuple) -> tuple:
+        return input_shape
+
+    def get_config(self) -> dict:
+        config = super().get_config()
+        config.update({"max_warp": self.max_warp, "boundary": self.boundary, "seed": self.seed})
+        return config
+
+
+def augment_features(hidden, augment: dict, features) -> tf.Tensor:
+    """The recipe's training-only feature augmentations, applied to a symbolic Keras tensor:
+    the mel-axis warp, then SpecAugment masks (so masked bands stay exactly zero)."""
+    from toolkit.audio.features import MFCC
+
+    if augment.get("frequency_warp"):
+        if isinstance(features, MFCC):
+            raise ValueError(
+                "augment.frequency_warp stretches the mel axis, so it needs log_mel features; "
+                "set it to 0 with mfcc"
+            )
+        hidden = FrequencyWarp(augment["frequency_warp"], name="frequency_warp")(hidden)
+    if augment["time_masks"] or augment["frequency_masks"]:
+        hidden = SpecAugment(
+            time_masks=augment["time_masks"],
+            time_mask_max=augment["time_mask_max"],
+            frequency_masks=augment["frequency_masks"],
+            frequency_mask_max=augment["frequency_mask_max"],
+            name="spec_augment",
+        )(hidden)
+    return hidden
+
+
 def random_time_shift(waveform: tf.Tensor, max_shift: int) -> tf.Tensor:
     """Shift by a uniform integer in [-max_shift, max_shift] samples, filling with zeros."""
     if max_shift <= 0:

@@ -56,7 +56,7 @@ class AudioClassification(Task):
         return {"sample_rate": self.sample_rate}
 
     def register_layers(self) -> None:
-        import toolkit.audio.augment  # noqa: F401  (SpecAugment)
+        import toolkit.audio.augment  # noqa: F401  (SpecAugment, FrequencyWarp)
 
     @property
     def clip_samples(self) -> int:
@@ -180,21 +180,14 @@ class AudioClassification(Task):
     # Model ---------------------------------------------------------------------------
 
     def build_model(self, features, backbone, augment: dict[str, Any]):
-        """waveform -> features -> (SpecAugment) -> backbone -> pooling -> softmax."""
+        """waveform -> features -> (warp, SpecAugment) -> backbone -> pooling -> softmax."""
         import keras
 
-        from toolkit.audio.augment import SpecAugment
+        from toolkit.audio.augment import augment_features
 
         waveform = keras.Input(shape=(self.clip_samples,), name="waveform")
         hidden = features(waveform)
-        if augment["time_masks"] or augment["frequency_masks"]:
-            hidden = SpecAugment(
-                time_masks=augment["time_masks"],
-                time_mask_max=augment["time_mask_max"],
-                frequency_masks=augment["frequency_masks"],
-                frequency_mask_max=augment["frequency_mask_max"],
-                name="spec_augment",
-            )(hidden)
+        hidden = augment_features(hidden, augment, features)
         sequence = backbone(hidden)
         if len(sequence.shape) == 4:  # [batch, time, frequency, channels]
             sequence = keras.layers.Reshape((-1, sequence.shape[-1]))(sequence)

@@ -131,7 +131,7 @@ class SpeechRecognition(Task):
         return {"sample_rate": self.sample_rate}
 
     def register_layers(self) -> None:
-        import toolkit.audio.augment  # noqa: F401  (SpecAugment)
+        import toolkit.audio.augment  # noqa: F401  (SpecAugment, FrequencyWarp)
         import toolkit.speech.ctc  # noqa: F401  (BlankPadding)
 
     # Data ----------------------------------------------------------------------------
@@ -311,10 +311,10 @@ class SpeechRecognition(Task):
     # Model ---------------------------------------------------------------------------
 
     def build_model(self, features, backbone, augment: dict[str, Any]):
-        """waveforms, lengths -> features -> (SpecAugment) -> backbone -> per-frame logits."""
+        """waveforms, lengths -> features -> (warp, SpecAugment) -> backbone -> per-frame logits."""
         import keras
 
-        from toolkit.audio.augment import SpecAugment
+        from toolkit.audio.augment import augment_features
         from toolkit.speech.ctc import BlankPadding
 
         if not hasattr(backbone, "output_length"):
@@ -325,14 +325,7 @@ class SpeechRecognition(Task):
         waveforms = keras.Input(shape=(None,), name="waveforms")
         lengths = keras.Input(shape=(), dtype="int32", name="lengths")
         hidden, frames = features(waveforms, lengths=lengths)
-        if augment["time_masks"] or augment["frequency_masks"]:
-            hidden = SpecAugment(
-                time_masks=augment["time_masks"],
-                time_mask_max=augment["time_mask_max"],
-                frequency_masks=augment["frequency_masks"],
-                frequency_mask_max=augment["frequency_mask_max"],
-                name="spec_augment",
-            )(hidden)
+        hidden = augment_features(hidden, augment, features)
         hidden, frames = backbone(hidden, lengths=frames)
         hidden = keras.layers.Dropout(self.head_dropout_rate, name="head_dropout")(hidden)
         logits = keras.layers.Dense(len(self.output_units) + 1, dtype="float32", name="logits")(
