@@ -65,7 +65,13 @@ def build_model(recipe: Recipe, task, train: pd.DataFrame | None = None):
             task.adapt(features, train)
         sizes = features.derived_sizes()
         check_compatible(recipe, sizes)
+    except ValueError as error:
+        raise ToolkitError(f"{recipe.source}: {error}") from None
+    try:
         backbone = registry.build("model", recipe["model"], **sizes)
+    except ValueError as error:
+        raise ToolkitError(f"{recipe.source}: model: {error}") from None
+    try:
         return task.build_model(features, backbone, recipe["augment"])
     except ValueError as error:
         raise ToolkitError(f"{recipe.source}: {error}") from None

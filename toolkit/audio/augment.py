@@ -164,21 +164,28 @@ def augment_features(hidden, augment: dict, features) -> tf.Tensor:
     the mel-axis warp, then SpecAugment masks (so masked bands stay exactly zero)."""
     from toolkit.audio.features import MFCC
 
-    if augment.get("frequency_warp"):
-        if isinstance(features, MFCC):
-            raise ValueError(
-                "augment.frequency_warp stretches the mel axis, so it needs log_mel features; "
-                "set it to 0 with mfcc"
+    try:
+        if augment.get("frequency_warp"):
+            if isinstance(features, MFCC):
+                raise ValueError(
+                    "frequency_warp stretches the mel axis, so it needs log_mel features; "
+                    "set it to 0 with mfcc"
+                )
+            warp = FrequencyWarp(augment["frequency_warp"], name="frequency_warp")
+        if augment["time_masks"] or augment["frequency_masks"]:
+            masks = SpecAugment(
+                time_masks=augment["time_masks"],
+                time_mask_max=augment["time_mask_max"],
+                frequency_masks=augment["frequency_masks"],
+                frequency_mask_max=augment["frequency_mask_max"],
+                name="spec_augment",
             )
-        hidden = FrequencyWarp(augment["frequency_warp"], name="frequency_warp")(hidden)
+    except ValueError as error:
+        raise ValueError(f"augment: {error}") from None
+    if augment.get("frequency_warp"):
+        hidden = warp(hidden)
     if augment["time_masks"] or augment["frequency_masks"]:
-        hidden = SpecAugment(
-            time_masks=augment["time_masks"],
-            time_mask_max=augment["time_mask_max"],
-            frequency_masks=augment["frequency_masks"],
-            frequency_mask_max=augment["frequency_mask_max"],
-            name="spec_augment",
-        )(hidden)
+        hidden = masks(hidden)
     return hidden
 
 
