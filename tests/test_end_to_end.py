@@ -171,3 +171,27 @@ def test_evaluate_on_another_manifest(trained_run: Path):
     )
     assert result.exit_code == 0, result.output
     assert "data:test.csv" in json.loads((trained_run / "metrics.json").read_text())
+
+
+def test_select_last_keeps_the_weights_of_the_last_epoch(tiny_recipe: Path, tmp_path: Path):
+    import keras
+
+    run_dir = tmp_path / "run"
+    result = CliRunner().invoke(
+        main,
+        ["run", str(tiny_recipe), "--output", str(run_dir), "--epochs", "3"]
+        + ["--set", "train.select=last", "--set", "export.enabled=false"],
+    )
+    assert result.exit_code == 0, result.output
+
+    def weights(name: str) -> list[np.ndarray]:
+        return keras.saving.load_model(run_dir / name, compile=False).get_weights()
+
+    model, last, best = (
+        weights("model.keras"),
+        weights("checkpoints/last.keras"),
+        weights("checkpoints/best.keras"),
+    )
+    assert all(np.array_equal(a, b) for a, b in zip(model, last, strict=True))
+    # This tiny run's best epoch is not its last one, so the check above can tell them apart.
+    assert not all(np.array_equal(a, b) for a, b in zip(model, best, strict=True))

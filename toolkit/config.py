@@ -90,6 +90,10 @@ class TrainConfig:
     # Checkpoint selection and early stopping watch this validation metric; null: the task's
     # own (val_accuracy for classification, val_f1 for multi-label and tagging).
     monitor: str | None = None
+    # The weights that become the run's model (evaluated and exported): the checkpoint with
+    # the best `monitor`, or those after the last epoch run. "last" suits a validation split
+    # that cannot tell the models apart, e.g. one from the same few speakers as training.
+    select: Literal["best", "last"] = "best"
     mixed_precision: bool = False
     seed: int = 1234
     verbose: int = 1

@@ -175,9 +175,10 @@ def train(recipe: Recipe, run_dir: Path, device: str = "auto") -> Run:
         task.validation_callbacks(splits["valid"], settings["batch_size"]),
     )
     seconds = time.monotonic() - started
-    best = run_dir / "checkpoints" / "best.keras"
-    if best.is_file():
-        model = keras.saving.load_model(best, compile=False)
+    # Without the checkpoint (e.g. no epoch ended with a finite monitor) the weights in memory are kept.
+    selected = run_dir / "checkpoints" / f"{settings['select']}.keras"
+    if selected.is_file():
+        model = keras.saving.load_model(selected, compile=False)
     model.save(run_dir / "model.keras")
     (run_dir / "training.json").write_text(
         json.dumps(
@@ -191,7 +192,12 @@ def train(recipe: Recipe, run_dir: Path, device: str = "auto") -> Run:
             indent=2,
         )
     )
-    log.info("trained in %.0f s; best model saved to %s", seconds, run_dir / "model.keras")
+    log.info(
+        "trained in %.0f s; %s model saved to %s",
+        seconds,
+        settings["select"],
+        run_dir / "model.keras",
+    )
     return Run(run_dir, recipe, task, model, splits)
 
 
