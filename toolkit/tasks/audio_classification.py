@@ -57,6 +57,7 @@ class AudioClassification(Task):
 
     def register_layers(self) -> None:
         import toolkit.audio.augment  # noqa: F401  (SpecAugment, FrequencyWarp)
+        import toolkit.losses  # noqa: F401  (a compiled checkpoint's loss)
 
     @property
     def clip_samples(self) -> int:

@@ -8,21 +8,14 @@ import pandas as pd
 
 
 def single_label_loss(label_smoothing: float, classes: int):
-    """Cross-entropy on label ids; with smoothing, on one-hot targets (Keras' sparse loss
-    has no smoothing)."""
+    """Cross-entropy on label ids, with label smoothing when asked for."""
     import keras
 
     if label_smoothing <= 0:
         return keras.losses.SparseCategoricalCrossentropy()
-    categorical = keras.losses.CategoricalCrossentropy(label_smoothing=label_smoothing)
+    from toolkit.losses import SmoothedSparseCategoricalCrossentropy
 
-    def smoothed(true_ids, probabilities):
-        one_hot = keras.ops.one_hot(
-            keras.ops.cast(keras.ops.reshape(true_ids, [-1]), "int32"), classes
-        )
-        return categorical(one_hot, probabilities)
-
-    return smoothed
+    return SmoothedSparseCategoricalCrossentropy(classes, label_smoothing)
 
 
 class Task:

@@ -211,6 +211,7 @@ class TextClassification(Task):
         return keras.Model(text, probabilities, name="text_classifier")
 
     def register_layers(self) -> None:
+        import toolkit.losses  # noqa: F401
         import toolkit.text.subwords  # noqa: F401
         import toolkit.text.tokenizers  # noqa: F401
 
