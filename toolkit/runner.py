@@ -175,7 +175,8 @@ def train(recipe: Recipe, run_dir: Path, device: str = "auto") -> Run:
         task.validation_callbacks(splits["valid"], settings["batch_size"]),
     )
     seconds = time.monotonic() - started
-    # Without the checkpoint (e.g. no epoch ended with a finite monitor) the weights in memory are kept.
+    # Without that checkpoint (e.g. no epoch ended with a finite monitor), keep the weights
+    # in memory.
     selected = run_dir / "checkpoints" / f"{settings['select']}.keras"
     if selected.is_file():
         model = keras.saving.load_model(selected, compile=False)

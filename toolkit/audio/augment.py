@@ -164,6 +164,7 @@ def augment_features(hidden, augment: dict, features) -> tf.Tensor:
     the mel-axis warp, then SpecAugment masks (so masked bands stay exactly zero)."""
     from toolkit.audio.features import MFCC
 
+    layers = []
     try:
         if augment.get("frequency_warp"):
             if isinstance(features, MFCC):
@@ -171,21 +172,21 @@ def augment_features(hidden, augment: dict, features) -> tf.Tensor:
                     "frequency_warp stretches the mel axis, so it needs log_mel features; "
                     "set it to 0 with mfcc"
                 )
-            warp = FrequencyWarp(augment["frequency_warp"], name="frequency_warp")
+            layers.append(FrequencyWarp(augment["frequency_warp"], name="frequency_warp"))
         if augment["time_masks"] or augment["frequency_masks"]:
-            masks = SpecAugment(
-                time_masks=augment["time_masks"],
-                time_mask_max=augment["time_mask_max"],
-                frequency_masks=augment["frequency_masks"],
-                frequency_mask_max=augment["frequency_mask_max"],
-                name="spec_augment",
+            layers.append(
+                SpecAugment(
+                    time_masks=augment["time_masks"],
+                    time_mask_max=augment["time_mask_max"],
+                    frequency_masks=augment["frequency_masks"],
+                    frequency_mask_max=augment["frequency_mask_max"],
+                    name="spec_augment",
+                )
             )
     except ValueError as error:
         raise ValueError(f"augment: {error}") from None
-    if augment.get("frequency_warp"):
-        hidden = warp(hidden)
-    if augment["time_masks"] or augment["frequency_masks"]:
-        hidden = masks(hidden)
+    for layer in layers:
+        hidden = layer(hidden)
     return hidden
 
 
