@@ -195,3 +195,20 @@ def test_select_last_keeps_the_weights_of_the_last_epoch(tiny_recipe: Path, tmp_
     assert all(np.array_equal(a, b) for a, b in zip(model, last, strict=True))
     # This tiny run's best epoch is not its last one, so the check above can tell them apart.
     assert not all(np.array_equal(a, b) for a, b in zip(model, best, strict=True))
+
+
+def test_a_seeded_run_repeats_exactly(tiny_recipe: Path, tmp_path: Path):
+    import keras
+
+    def trained_weights(name: str) -> list[np.ndarray]:
+        result = CliRunner().invoke(
+            main,
+            ["run", str(tiny_recipe), "--output", str(tmp_path / name), "--epochs", "2"]
+            + ["--set", "export.enabled=false", "--set", "augment.noise_probability=0.5"],
+        )
+        assert result.exit_code == 0, result.output
+        return keras.saving.load_model(tmp_path / name / "model.keras", compile=False).get_weights()
+
+    first, second = trained_weights("first"), trained_weights("second")
+    for a, b in zip(first, second, strict=True):
+        np.testing.assert_array_equal(a, b)

@@ -1,7 +1,9 @@
 """Training-time augmentation: SpecAugment on features, and waveform ops for tf.data.
 
 The waveform functions take ONE unbatched 1-D float32 waveform and use only TensorFlow
-ops, so they run inside `Dataset.map` in graph mode.
+ops, so they run inside `Dataset.map` in graph mode. Given `seed` (an int [2] tensor, one
+per example, e.g. from `tf.data.Dataset.random`), their draws are stateless and so the same
+whatever order parallel map calls run in; without it they use TensorFlow's global generator.
 """
 
 from __future__ import annotations
@@ -190,11 +192,29 @@ def augment_features(hidden, augment: dict, features) -> tf.Tensor:
     return hidden
 
 
-def random_time_shift(waveform: tf.Tensor, max_shift: int) -> tf.Tensor:
+def uniform_draw(
+    minval, maxval, seed: tf.Tensor | None, dtype: tf.DType = tf.float32, shape=()
+) -> tf.Tensor:
+    """A uniform draw in [minval, maxval): stateless given a seed."""
+    if seed is None:
+        return tf.random.uniform(shape, minval, maxval, dtype=dtype)
+    return tf.random.stateless_uniform(shape, seed, minval, maxval, dtype=dtype)
+
+
+def split_seed(seed: tf.Tensor | None, count: int) -> list[tf.Tensor | None]:
+    """`count` independent seeds from one (or `count` Nones without one)."""
+    if seed is None:
+        return [None] * count
+    return tf.unstack(tf.random.experimental.stateless_split(seed, num=count))
+
+
+def random_time_shift(
+    waveform: tf.Tensor, max_shift: int, seed: tf.Tensor | None = None
+) -> tf.Tensor:
     """Shift by a uniform integer in [-max_shift, max_shift] samples, filling with zeros."""
     if max_shift <= 0:
         return waveform
-    shift = tf.random.uniform([], -max_shift, max_shift + 1, dtype=tf.int32)
+    shift = uniform_draw(-max_shift, max_shift + 1, seed, tf.int32)
     length = tf.shape(waveform)[0]
     padded = tf.pad(waveform, [[max_shift, max_shift]])
     # A positive shift delays the clip: read the padded copy from further left.
@@ -204,18 +224,22 @@ def random_time_shift(waveform: tf.Tensor, max_shift: int) -> tf.Tensor:
     return shifted
 
 
-def random_speed(waveform: tf.Tensor, min_factor: float, max_factor: float) -> tf.Tensor:
+def random_speed(
+    waveform: tf.Tensor, min_factor: float, max_factor: float, seed: tf.Tensor | None = None
+) -> tf.Tensor:
     """Play faster or slower by a factor drawn uniformly in [min_factor, max_factor]."""
     if not 0 < min_factor <= max_factor:
         raise ValueError(f"need 0 < min_factor <= max_factor, got {min_factor}, {max_factor}")
-    return change_speed(waveform, tf.random.uniform([], min_factor, max_factor, dtype=tf.float64))
+    return change_speed(waveform, uniform_draw(min_factor, max_factor, seed, tf.float64))
 
 
-def random_speed_choice(waveform: tf.Tensor, factors: list[float]) -> tf.Tensor:
+def random_speed_choice(
+    waveform: tf.Tensor, factors: list[float], seed: tf.Tensor | None = None
+) -> tf.Tensor:
     """Play at one of `factors` (e.g. 0.9, 1.0, 1.1: Kaldi-style speed perturbation)."""
     if not factors or min(factors) <= 0:
         raise ValueError(f"speed factors must be positive, got {factors}")
-    choice = tf.random.uniform([], 0, len(factors), dtype=tf.int32)
+    choice = uniform_draw(0, len(factors), seed, tf.int32)
     return change_speed(waveform, tf.gather(tf.constant(factors, tf.float64), choice))
 
 
@@ -235,9 +259,11 @@ def change_speed(waveform: tf.Tensor, factor: tf.Tensor) -> tf.Tensor:
     return (1.0 - fraction) * tf.gather(waveform, lower) + fraction * tf.gather(waveform, upper)
 
 
-def random_gain(waveform: tf.Tensor, min_db: float, max_db: float) -> tf.Tensor:
+def random_gain(
+    waveform: tf.Tensor, min_db: float, max_db: float, seed: tf.Tensor | None = None
+) -> tf.Tensor:
     """Scale by a gain drawn uniformly in [min_db, max_db] decibels."""
-    gain_db = tf.random.uniform([], min_db, max_db) if max_db > min_db else tf.constant(min_db)
+    gain_db = uniform_draw(min_db, max_db, seed) if max_db > min_db else tf.constant(min_db)
     return waveform * tf.cast(tf.pow(10.0, gain_db / 20.0), waveform.dtype)
 
 
@@ -246,7 +272,11 @@ def _rms(waveform: tf.Tensor) -> tf.Tensor:
 
 
 def mix_noise(
-    waveform: tf.Tensor, noise_bank: tf.Tensor, min_snr_db: float, max_snr_db: float
+    waveform: tf.Tensor,
+    noise_bank: tf.Tensor,
+    min_snr_db: float,
+    max_snr_db: float,
+    seed: tf.Tensor | None = None,
 ) -> tf.Tensor:
     """Add a random crop of `noise_bank` at an SNR drawn uniformly in [min_snr_db, max_snr_db].
 
@@ -255,14 +285,15 @@ def mix_noise(
     noise_bank = tf.convert_to_tensor(noise_bank, waveform.dtype)
     if noise_bank.shape.rank != 1 or noise_bank.shape[0] == 0:
         raise ValueError(f"noise_bank must be a non-empty 1-D tensor, got shape {noise_bank.shape}")
+    start_seed, snr_seed = split_seed(seed, 2)
     length = tf.shape(waveform)[0]
     bank_length = tf.shape(noise_bank)[0]
     # Tile a short bank so that every start position has `length` samples after it.
     tiled = tf.tile(noise_bank, [length // bank_length + 1])
-    start = tf.random.uniform([], 0, tf.shape(tiled)[0] - length + 1, dtype=tf.int32)
+    start = uniform_draw(0, tf.shape(tiled)[0] - length + 1, start_seed, tf.int32)
     noise = tiled[start : start + length]
     if max_snr_db > min_snr_db:
-        snr_db = tf.random.uniform([], min_snr_db, max_snr_db)
+        snr_db = uniform_draw(min_snr_db, max_snr_db, snr_seed)
     else:
         snr_db = tf.constant(min_snr_db, tf.float32)
     target_rms = _rms(waveform) / tf.cast(tf.pow(10.0, snr_db / 20.0), waveform.dtype)

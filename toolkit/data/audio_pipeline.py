@@ -32,23 +32,32 @@ def augment_waveform(
     augment: dict[str, Any],
     sample_rate: int,
     noise_bank: tf.Tensor | None,
+    seed: tf.Tensor | None = None,
 ) -> tf.Tensor:
-    """Speed, shift, gain and background noise on one waveform (training only)."""
+    """Speed, shift, gain and background noise on one waveform (training only); `seed`
+    (int [2]) makes every draw stateless, so a seeded run repeats exactly."""
+    speed_seed, shift_seed, gain_seed, noise_seed, apply_seed = waveform_augment.split_seed(seed, 5)
     speed_min, speed_max = augment["speed_range"]
     if speed_min != 1.0 or speed_max != 1.0:
-        waveform = waveform_augment.random_speed(waveform, speed_min, speed_max)
+        waveform = waveform_augment.random_speed(waveform, speed_min, speed_max, speed_seed)
     max_shift = int(round(augment["time_shift_ms"] * sample_rate / 1000))
     if max_shift > 0:
-        waveform = waveform_augment.random_time_shift(waveform, max_shift)
+        waveform = waveform_augment.random_time_shift(waveform, max_shift, shift_seed)
     gain_min, gain_max = augment["gain_db_range"]
     if gain_min != 0.0 or gain_max != 0.0:
-        waveform = waveform_augment.random_gain(waveform, gain_min, gain_max)
+        waveform = waveform_augment.random_gain(waveform, gain_min, gain_max, gain_seed)
     if noise_bank is not None and augment["noise_probability"] > 0:
         snr_min, snr_max = augment["noise_snr_db_range"]
-        noisy = waveform_augment.mix_noise(waveform, noise_bank, snr_min, snr_max)
-        apply = tf.random.uniform([]) < augment["noise_probability"]
+        noisy = waveform_augment.mix_noise(waveform, noise_bank, snr_min, snr_max, noise_seed)
+        apply = waveform_augment.uniform_draw(0.0, 1.0, apply_seed) < augment["noise_probability"]
         waveform = tf.cond(apply, lambda: noisy, lambda: waveform)
     return waveform
+
+
+def example_seeds(seed: int) -> tf.data.Dataset:
+    """An endless dataset of int64 [2] seeds, one per example, new each epoch but the same
+    sequence in every run with this `seed`."""
+    return tf.data.Dataset.random(seed=seed, rerandomize_each_iteration=True).batch(2)
 
 
 def classification_dataset(
@@ -74,10 +83,10 @@ def classification_dataset(
         dataset = dataset.shuffle(min(len(paths), 10_000), seed=seed, reshuffle_each_iteration=True)
         bank = None if noise_bank is None else tf.constant(noise_bank, dtype=tf.float32)
         if augment is not None:
-            dataset = dataset.map(
-                lambda waveform, label: (
-                    augment_waveform(waveform, augment, sample_rate, bank),
-                    label,
+            dataset = tf.data.Dataset.zip((dataset, example_seeds(seed))).map(
+                lambda example, example_seed: (
+                    augment_waveform(example[0], augment, sample_rate, bank, example_seed),
+                    example[1],
                 ),
                 num_parallel_calls=tf.data.AUTOTUNE,
             )

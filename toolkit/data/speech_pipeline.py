@@ -12,7 +12,7 @@ import numpy as np
 import tensorflow as tf
 
 from toolkit.audio import augment as waveform_augment
-from toolkit.data.audio_pipeline import augment_waveform, decode_files
+from toolkit.data.audio_pipeline import augment_waveform, decode_files, example_seeds
 
 
 def bucket_boundaries(lengths: np.ndarray, buckets: int) -> list[int]:
@@ -54,12 +54,16 @@ def speech_dataset(
             bank = None if noise_bank is None else tf.constant(noise_bank, dtype=tf.float32)
             factors = [float(f) for f in augment.get("speed_factors", [1.0])]
 
-            def perturb(waveform, ids):
+            def perturb(example, example_seed):
+                waveform, ids = example
+                speed_seed, other_seed = waveform_augment.split_seed(example_seed, 2)
                 if factors != [1.0]:
-                    waveform = waveform_augment.random_speed_choice(waveform, factors)
-                return augment_waveform(waveform, augment, sample_rate, bank), ids
+                    waveform = waveform_augment.random_speed_choice(waveform, factors, speed_seed)
+                return augment_waveform(waveform, augment, sample_rate, bank, other_seed), ids
 
-            dataset = dataset.map(perturb, num_parallel_calls=tf.data.AUTOTUNE)
+            dataset = tf.data.Dataset.zip((dataset, example_seeds(seed))).map(
+                perturb, num_parallel_calls=tf.data.AUTOTUNE
+            )
     dataset = dataset.map(
         lambda waveform, ids: (waveform, tf.shape(waveform)[0], ids),
         num_parallel_calls=tf.data.AUTOTUNE,
