@@ -61,11 +61,14 @@ def train_and_evaluate(
 
 
 def epochs_run(run_dir: Path) -> int | None:
+    """Epochs trained (for an ensemble, by its longest-trained member)."""
+    import pandas as pd
+
     history = run_dir / "history.csv"
-    if not history.is_file():
+    if not history.is_file() or history.stat().st_size == 0:
         return None
-    lines = [line for line in history.read_text().splitlines() if line.strip()]
-    return max(0, len(lines) - 1)
+    rows = pd.read_csv(history)
+    return int(rows.groupby("member").size().max()) if "member" in rows else len(rows)
 
 
 def display_path(path: str | Path) -> str:

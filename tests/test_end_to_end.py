@@ -212,3 +212,54 @@ def test_a_seeded_run_repeats_exactly(tiny_recipe: Path, tmp_path: Path):
     first, second = trained_weights("first"), trained_weights("second")
     for a, b in zip(first, second, strict=True):
         np.testing.assert_array_equal(a, b)
+
+
+def test_an_ensemble_averages_its_members_in_one_exported_model(tiny_recipe: Path, tmp_path: Path):
+    import keras
+
+    from toolkit.runner import open_run
+
+    run_dir = tmp_path / "run"
+    result = CliRunner().invoke(
+        main,
+        ["run", str(tiny_recipe), "--output", str(run_dir), "--epochs", "1"]
+        + ["--set", "train.ensemble=2", "--set", "train.select=last"],
+    )
+    assert result.exit_code == 0, result.output
+    assert "ensemble member 2 of 2 (seed 1235)" in (run_dir / "log.txt").read_text()
+    members = [
+        keras.saving.load_model(run_dir / f"members/{i}/checkpoints/last.keras", compile=False)
+        for i in (1, 2)
+    ]
+    run = open_run(run_dir)
+    test = pd.read_csv(tiny_recipe.parent / "test.csv")
+    clips = np.stack(
+        [
+            pad_or_crop(read_audio(tiny_recipe.parent / p, 16000), run.task.clip_samples)
+            for p in test["audio"]
+        ]
+    )
+    outputs = [member.predict(clips, verbose=0) for member in members]
+    # Seeds differ per member, so the members differ and the average is not either one.
+    assert not np.allclose(outputs[0], outputs[1], atol=1e-4)
+    expected = (outputs[0] + outputs[1]) / 2
+    np.testing.assert_allclose(run.model.predict(clips, verbose=0), expected, atol=1e-6)
+
+    history = pd.read_csv(run_dir / "history.csv")
+    assert sorted(history["member"].unique()) == [1, 2] and len(history) == 2
+    assert (run_dir / "plots" / "learning_curves.png").is_file()
+    assert json.loads((run_dir / "training.json").read_text())["ensemble"] == 2
+
+    np.savez(tmp_path / "inputs.npz", waveforms=clips[:2].astype(np.float32))
+    write_wav(tmp_path / "clip.wav", clips[0], 16000)
+    run_without_toolkit(
+        SERVE_SCRIPT,
+        tmp_path,
+        str(run_dir / "export" / "saved_model"),
+        str(tmp_path / "inputs.npz"),
+        str(tmp_path / "out.npz"),
+        str(tmp_path / "clip.wav"),
+    )
+    served = np.load(tmp_path / "out.npz")
+    np.testing.assert_allclose(served["probabilities"], expected[:2], atol=1e-5)
+    np.testing.assert_allclose(served["wav_probabilities"], expected[:1], atol=1e-4)

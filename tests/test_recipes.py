@@ -68,6 +68,12 @@ def test_switching_model_type_drops_the_old_types_settings(tmp_path):
         (MINIMAL, ["epochs=3"], "must name a block and a setting"),
         (MINIMAL, ["train.epochs"], "expected key.sub=value"),
         (MINIMAL, ["train.ema_momentum=1.0"], "train.ema_momentum: must be in [0, 1)"),
+        (MINIMAL, ["train.ensemble=0"], "train.ensemble: must be 1 or more"),
+        (
+            "task: {type: sequence_tagging}\nfeatures: {type: word_characters}\nmodel: {type: bilstm_char_cnn}\n",
+            ["train.ensemble=3"],
+            "train.ensemble: the sequence_tagging task cannot average models",
+        ),
     ],
 )
 def test_bad_recipes_name_the_key_and_the_file(tmp_path, text, overrides, message):

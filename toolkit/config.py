@@ -94,6 +94,10 @@ class TrainConfig:
     # the best `monitor`, or those after the last epoch run. "last" suits a validation split
     # that cannot tell the models apart, e.g. one from the same few speakers as training.
     select: Literal["best", "last"] = "best"
+    # Train this many models (seeds seed, seed + 1, ...) and average their class probabilities
+    # in one model: N times the training time, for less of the run-to-run spread that data
+    # from a few speakers shows. Classification tasks only.
+    ensemble: int = 1
     mixed_precision: bool = False
     seed: int = 1234
     verbose: int = 1

@@ -188,16 +188,22 @@ def plot_learning_curves(history_csv: Path, path: Path) -> bool:
     names = [
         c
         for c in history.columns
-        if c not in ("epoch", "learning_rate") and not c.startswith("val_")
+        if c not in ("epoch", "learning_rate", "member") and not c.startswith("val_")
     ]
     # Scores computed on validation only (WER, span F1) get a panel of their own.
     names += [c for c in history.columns if c.startswith("val_") and c[4:] not in history]
     figure, axes = plt.subplots(1, len(names), figsize=(4.5 * len(names), 3.6), squeeze=False)
-    epochs = history["epoch"] + 1 if "epoch" in history else np.arange(1, len(history) + 1)
+    # An ensemble's history has a `member` column: one pair of lines per member.
+    runs = history.groupby("member") if "member" in history else [(None, history)]
+    for member, rows in runs:
+        suffix = "" if member is None else f" {member}"
+        epochs = rows["epoch"] + 1 if "epoch" in rows else np.arange(1, len(rows) + 1)
+        for axis, name in zip(axes[0], names, strict=True):
+            kind = "valid" if name.startswith("val_") else "train"
+            axis.plot(epochs, rows[name], label=kind + suffix)
+            if f"val_{name}" in rows:
+                axis.plot(epochs, rows[f"val_{name}"], label="valid" + suffix)
     for axis, name in zip(axes[0], names, strict=True):
-        axis.plot(epochs, history[name], label="valid" if name.startswith("val_") else "train")
-        if f"val_{name}" in history:
-            axis.plot(epochs, history[f"val_{name}"], label="valid")
         axis.set_xlabel("epoch")
         axis.set_title(name)
         axis.legend()

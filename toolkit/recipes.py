@@ -167,6 +167,13 @@ def validate(raw: dict[str, Any]) -> dict[str, dict[str, Any]]:
     momentum = blocks["train"]["ema_momentum"]
     if momentum is not None and not 0.0 <= momentum < 1.0:
         raise RecipeError(f"train.ema_momentum: must be in [0, 1), got {momentum}")
+    members = blocks["train"]["ensemble"]
+    if members < 1:
+        raise RecipeError(f"train.ensemble: must be 1 or more models, got {members}")
+    if members > 1 and not task_class.averages_members:
+        raise RecipeError(
+            f"train.ensemble: the {blocks['task']['type']} task cannot average models; use 1"
+        )
     return {block: blocks[block] for block in BLOCKS}
 
 

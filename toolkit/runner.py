@@ -114,9 +114,8 @@ def load_data(recipe: Recipe, task, run_dir: Path) -> dict[str, pd.DataFrame]:
 
 
 def train(recipe: Recipe, run_dir: Path, device: str = "auto") -> Run:
-    """Train a recipe into `run_dir` and keep the best checkpoint as model.keras."""
-    import keras
-
+    """Train a recipe into `run_dir` and keep the selected checkpoint as model.keras (with
+    `train.ensemble`, each member's, averaged)."""
     from toolkit import training
 
     run_dir.mkdir(parents=True, exist_ok=True)
@@ -135,57 +134,48 @@ def train(recipe: Recipe, run_dir: Path, device: str = "auto") -> Run:
         log.info("%s", line)
 
     settings = recipe["train"]
-    training.set_seeds(settings["seed"])
     training.set_precision(settings["mixed_precision"])
     strategy = training.make_strategy(device)
     noise_bank = make_noise_bank(recipe, task)
-    steps = max(1, -(-len(splits["train"]) // settings["batch_size"]))
-    with strategy.scope():
-        model = build_model(recipe, task, splits["train"])
-        model.compile(
-            optimizer=training.build_optimizer(settings, steps),
-            loss=task.loss(),
-            metrics=task.metrics(),
-        )
-    from toolkit.data.audio_check import write_skipped
-
-    write_skipped(task.prepare_training(splits, run_dir, recipe["augment"]), run_dir)
-    train_data = task.dataset(
-        splits["train"],
-        settings["batch_size"],
-        True,
-        recipe["augment"],
-        noise_bank,
-        recipe["data"]["cache"],
-        settings["seed"],
+    members = settings["ensemble"]
+    # One model trains in the run directory itself; an ensemble's members each in their own.
+    folders = (
+        [run_dir] if members == 1 else [run_dir / "members" / str(i + 1) for i in range(members)]
     )
-    valid_data = task.dataset(
-        splits["valid"], settings["batch_size"], False, cache=recipe["data"]["cache"]
-    )
-    log.info("model %s: %s parameters", model.name, f"{model.count_params():,}")
     started = time.monotonic()
-    training.fit(
-        model,
-        train_data,
-        valid_data,
-        settings,
-        run_dir,
-        settings["monitor"] or task.default_monitor,
-        task.class_weight(splits["train"]),
-        task.validation_callbacks(splits["valid"], settings["batch_size"]),
-    )
+    models = []
+    for index, folder in enumerate(folders):
+        seed = settings["seed"] + index
+        if members > 1:
+            log.info("ensemble member %d of %d (seed %d)", index + 1, members, seed)
+        models.append(
+            train_member(
+                recipe,
+                task,
+                splits,
+                folder,
+                strategy,
+                noise_bank,
+                seed,
+                run_dir if index == 0 else None,
+            )
+        )
     seconds = time.monotonic() - started
-    # Without that checkpoint (e.g. no epoch ended with a finite monitor), keep the weights
-    # in memory.
-    selected = run_dir / "checkpoints" / f"{settings['select']}.keras"
-    if selected.is_file():
-        model = keras.saving.load_model(selected, compile=False)
+    if members == 1:
+        model = models[0]
+    else:
+        from toolkit.ensemble import average_models, merge_histories
+
+        name = models[0].name
+        model = average_models(models, name)
+        merge_histories(folders, run_dir / "history.csv")
     model.save(run_dir / "model.keras")
     (run_dir / "training.json").write_text(
         json.dumps(
             {
                 "seconds": round(seconds, 1),
                 "parameters": int(model.count_params()),
+                "ensemble": members,
                 "train_examples": len(splits["train"]),
                 "valid_examples": len(splits["valid"]),
                 "peak_memory_mb": round(peak_memory_mb(), 1),
@@ -194,12 +184,77 @@ def train(recipe: Recipe, run_dir: Path, device: str = "auto") -> Run:
         )
     )
     log.info(
-        "trained in %.0f s; %s model saved to %s",
+        "trained in %.0f s; %s model%s saved to %s",
         seconds,
         settings["select"],
+        f" of each of {members} members, averaged," if members > 1 else "",
         run_dir / "model.keras",
     )
     return Run(run_dir, recipe, task, model, splits)
+
+
+def train_member(
+    recipe: Recipe,
+    task,
+    splits: dict[str, pd.DataFrame],
+    folder: Path,
+    strategy,
+    noise_bank,
+    seed: int,
+    prepare_in: Path | None,
+):
+    """Fit one model with `seed` (weights, shuffling, augmentation) and its checkpoints,
+    history and logs in `folder`; returns the model with the `train.select` weights.
+
+    Given `prepare_in` (the run directory, for the first model), the task's preparation
+    for training runs there once the model is built."""
+    import keras
+
+    from toolkit import training
+    from toolkit.data.audio_check import write_skipped
+
+    settings = recipe["train"]
+    training.set_seeds(seed)
+    steps = max(1, -(-len(splits["train"]) // settings["batch_size"]))
+    with strategy.scope():
+        model = build_model(recipe, task, splits["train"])
+        model.compile(
+            optimizer=training.build_optimizer(settings, steps),
+            loss=task.loss(),
+            metrics=task.metrics(),
+        )
+    if prepare_in is not None:
+        write_skipped(task.prepare_training(splits, prepare_in, recipe["augment"]), prepare_in)
+    train_data = task.dataset(
+        splits["train"],
+        settings["batch_size"],
+        True,
+        recipe["augment"],
+        noise_bank,
+        recipe["data"]["cache"],
+        seed,
+    )
+    valid_data = task.dataset(
+        splits["valid"], settings["batch_size"], False, cache=recipe["data"]["cache"]
+    )
+    if prepare_in is not None:
+        log.info("model %s: %s parameters", model.name, f"{model.count_params():,}")
+    training.fit(
+        model,
+        train_data,
+        valid_data,
+        settings,
+        folder,
+        settings["monitor"] or task.default_monitor,
+        task.class_weight(splits["train"]),
+        task.validation_callbacks(splits["valid"], settings["batch_size"]),
+    )
+    # Without that checkpoint (e.g. no epoch ended with a finite monitor), keep the weights
+    # in memory.
+    selected = folder / "checkpoints" / f"{settings['select']}.keras"
+    if selected.is_file():
+        model = keras.saving.load_model(selected, compile=False)
+    return model
 
 
 def peak_memory_mb() -> float:

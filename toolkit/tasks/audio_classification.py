@@ -29,6 +29,7 @@ class AudioClassification(Task):
     default_monitor = "val_accuracy"
     # Clips are padded or cropped before the model, so XLA compiles it once per batch size.
     fixed_input_shapes = True
+    averages_members = True
 
     def __init__(
         self,

@@ -26,6 +26,9 @@ class Task:
     # Whether the model always sees the same input shape (per batch size) in the exported
     # endpoints; only then is it worth compiling with XLA (`export.jit_compile`).
     fixed_input_shapes: bool = False
+    # Whether the model's output is class probabilities that several trained models can
+    # average (`train.ensemble`).
+    averages_members: bool = False
 
     def feature_arguments(self) -> dict[str, Any]:
         """Constructor arguments the task gives its feature extractor or tokenizer."""
