@@ -67,12 +67,31 @@ def build_model(recipe: Recipe, task, train: pd.DataFrame | None = None):
         check_compatible(recipe, sizes)
     except ValueError as error:
         raise ToolkitError(f"{recipe.source}: {error}") from None
-    try:
-        backbone = registry.build("model", recipe["model"], **sizes)
-    except ValueError as error:
-        raise ToolkitError(f"{recipe.source}: model: {error}") from None
+    backbone = build_backbone(recipe, sizes)
     try:
         return task.build_model(features, backbone, recipe["augment"])
+    except ValueError as error:
+        raise ToolkitError(f"{recipe.source}: {error}") from None
+
+
+def build_backbone(recipe: Recipe, sizes: dict[str, int]):
+    try:
+        return registry.build("model", recipe["model"], **sizes)
+    except ValueError as error:
+        raise ToolkitError(f"{recipe.source}: model: {error}") from None
+
+
+def check_settings(recipe: Recipe, task) -> None:
+    """Build the features, the backbone and the feature augmentation once before any data is
+    read, so that a bad setting in those blocks stops the run first. Sizes the features learn
+    from data (vocabularies) are not known yet: the backbone is checked with those of the
+    features as they are before adaptation."""
+    features = build_features(recipe, task)
+    sizes = features.derived_sizes()
+    check_compatible(recipe, sizes)
+    build_backbone(recipe, sizes)
+    try:
+        task.check_augment(recipe["augment"], features)
     except ValueError as error:
         raise ToolkitError(f"{recipe.source}: {error}") from None
 
@@ -122,7 +141,7 @@ def train(recipe: Recipe, run_dir: Path, device: str = "auto") -> Run:
     recipe.save(run_dir / RESOLVED_RECIPE)
     task = build_task(recipe)
     task.run_directory = run_dir
-    build_features(recipe, task)  # a bad feature setting fails here, before the data is read
+    check_settings(recipe, task)
     splits = load_data(recipe, task, run_dir)
     task = add_synthetic_speech(recipe, task, splits, run_dir)
     # The label list is now fixed: the saved recipe carries it so evaluate/predict/re-runs agree.

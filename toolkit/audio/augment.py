@@ -161,9 +161,10 @@ class FrequencyWarp(keras.layers.Layer):
         return config
 
 
-def augment_features(hidden, augment: dict, features) -> tf.Tensor:
-    """The recipe's training-only feature augmentations, applied to a symbolic Keras tensor:
-    the mel-axis warp, then SpecAugment masks (so masked bands stay exactly zero)."""
+def feature_augmentation_layers(augment: dict, features) -> list[keras.layers.Layer]:
+    """The recipe's training-only feature augmentations, in order: the mel-axis warp, then
+    SpecAugment masks (so masked bands stay exactly zero). Raises ValueError naming the
+    `augment` setting that cannot be used."""
     from toolkit.audio.features import MFCC
 
     layers = []
@@ -187,7 +188,12 @@ def augment_features(hidden, augment: dict, features) -> tf.Tensor:
             )
     except ValueError as error:
         raise ValueError(f"augment: {error}") from None
-    for layer in layers:
+    return layers
+
+
+def augment_features(hidden, augment: dict, features) -> tf.Tensor:
+    """`feature_augmentation_layers` applied to a symbolic Keras tensor of features."""
+    for layer in feature_augmentation_layers(augment, features):
         hidden = layer(hidden)
     return hidden
 

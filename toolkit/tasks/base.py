@@ -34,6 +34,10 @@ class Task:
         """Constructor arguments the task gives its feature extractor or tokenizer."""
         return {}
 
+    def check_augment(self, augment: dict[str, Any], features) -> None:
+        """Raise ValueError for an `augment` setting the model could not be built with; runs
+        before any data is read. Nothing to check by default."""
+
     def adapt(self, features, train: pd.DataFrame) -> None:
         """Fit what the features learn from training data (e.g. a vocabulary); none by default."""
 
