@@ -73,6 +73,12 @@ def test_choose_renderings_is_seeded_and_in_range() -> None:
         assert tts.PITCH_RANGE[0] <= choice.pitch <= tts.PITCH_RANGE[1]
 
 
+def test_the_cache_key_changes_with_the_voices() -> None:
+    assert tts.rendering_settings_key() == tts.rendering_settings_key(tts.VOICES)
+    assert tts.rendering_settings_key(tts.VOICES[:3]) != tts.rendering_settings_key()
+    assert len(tts.rendering_settings_key()) == 8
+
+
 def test_synthesize_without_espeak_raises_data_error(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(tts.shutil, "which", lambda name: None)
     assert not tts.espeak_available()

@@ -308,7 +308,7 @@ def add_synthetic_speech(recipe: Recipe, task, splits: dict[str, pd.DataFrame], 
     # high-frequency band the real ones lack (which a model would learn to tell them apart by).
     rate = int(min(task.sample_rate, splits["train"]["file_rate"].min()))
     seed = recipe["data"]["seed"]
-    cache = synthetic_speech_cache() / f"{rate}hz-seed{seed}"
+    cache = synthetic_speech_cache() / f"{rate}hz-seed{seed}-{tts.rendering_settings_key()}"
     clips = tts.synthesize_label_clips(task.labels, cache, rate, count, seed=seed)
     if clips.empty:
         log.info("synthetic speech: no label is a speakable word; none mixed in")

@@ -163,6 +163,13 @@ def spoken_form(label: str) -> str | None:
     return re.sub(r"[ _-]+", " ", name).lower()
 
 
+def rendering_settings_key(voices: list[str] | None = None) -> str:
+    """A short digest of what decides a rendering besides text, seed and rate, for the cache
+    folder's name: clips made with other voices or ranges are not reused."""
+    settings = repr((voices or VOICES, RATE_RANGE, PITCH_RANGE, CLIP_AMPLITUDE))
+    return f"{zlib.crc32(settings.encode()):08x}"
+
+
 def choose_renderings(count: int, seed: int, voices: list[str] | None = None) -> list[Rendering]:
     """`count` deterministic random voice, rate and pitch choices."""
     generator = random.Random(seed)
