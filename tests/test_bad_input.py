@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import pandas as pd
+import pytest
 from click.testing import CliRunner
 
 from toolkit.cli import main
@@ -84,3 +85,25 @@ def test_bad_model_and_augment_settings_fail_before_the_data_is_read(tiny_recipe
         result = run(tiny_recipe, tmp_path, "--set", setting)
         # The bad value is reported, not the missing file the data check would have found next.
         assert_one_line(result, message, str(tiny_recipe))
+
+
+def test_speech_and_text_settings_are_checked_before_the_data_is_read():
+    from toolkit.errors import ToolkitError
+    from toolkit.recipes import load_recipe
+    from toolkit.runner import build_task, check_settings
+
+    for name, setting, message in (
+        ("speech_recognition/tts_phrases", "augment.frequency_warp=0.7", "augment: frequency_warp"),
+        ("text_classification/tiny_reviews", "model.embedding_dim=0", "model: embedding_dim"),
+    ):
+        recipe = load_recipe(name, [setting])
+        with pytest.raises(ToolkitError, match=message):
+            check_settings(recipe, build_task(recipe))
+    # Vocabularies are not learnt yet: shipped recipes pass with the sizes before adaptation.
+    for name in (
+        "speech_recognition/tts_phrases",
+        "text_classification/tiny_reviews",
+        "sequence_tagging/tiny_entities",
+    ):
+        recipe = load_recipe(name)
+        check_settings(recipe, build_task(recipe))

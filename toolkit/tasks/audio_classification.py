@@ -181,11 +181,6 @@ class AudioClassification(Task):
 
     # Model ---------------------------------------------------------------------------
 
-    def check_augment(self, augment: dict[str, Any], features) -> None:
-        from toolkit.audio.augment import feature_augmentation_layers
-
-        feature_augmentation_layers(augment, features)
-
     def build_model(self, features, backbone, augment: dict[str, Any]):
         """waveform -> features -> (warp, SpecAugment) -> backbone -> pooling -> softmax."""
         import keras

@@ -36,7 +36,13 @@ class Task:
 
     def check_augment(self, augment: dict[str, Any], features) -> None:
         """Raise ValueError for an `augment` setting the model could not be built with; runs
-        before any data is read. Nothing to check by default."""
+        before any data is read. Audio tasks build their feature augmentation layers from it."""
+        from toolkit.config import AudioAugmentConfig
+
+        if issubclass(self.augment_config, AudioAugmentConfig):
+            from toolkit.audio.augment import feature_augmentation_layers
+
+            feature_augmentation_layers(augment, features)
 
     def adapt(self, features, train: pd.DataFrame) -> None:
         """Fit what the features learn from training data (e.g. a vocabulary); none by default."""

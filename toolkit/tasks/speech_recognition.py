@@ -310,11 +310,6 @@ class SpeechRecognition(Task):
 
     # Model ---------------------------------------------------------------------------
 
-    def check_augment(self, augment: dict[str, Any], features) -> None:
-        from toolkit.audio.augment import feature_augmentation_layers
-
-        feature_augmentation_layers(augment, features)
-
     def build_model(self, features, backbone, augment: dict[str, Any]):
         """waveforms, lengths -> features -> (warp, SpecAugment) -> backbone -> per-frame logits."""
         import keras
