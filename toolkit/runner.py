@@ -185,8 +185,7 @@ def train(recipe: Recipe, run_dir: Path, device: str = "auto") -> Run:
     else:
         from toolkit.ensemble import average_models, merge_histories
 
-        name = models[0].name
-        model = average_models(models, name)
+        model = average_models(models, models[0].name)
         merge_histories(folders, run_dir / "history.csv")
     model.save(run_dir / "model.keras")
     (run_dir / "training.json").write_text(
