@@ -139,6 +139,10 @@ class SubwordTokenizer(keras.layers.Layer):
         return [piece.decode("utf-8") for piece in pieces.numpy()]
 
     def derived_sizes(self) -> dict[str, int]:
+        """The learnt model's number of pieces; before it is learnt, the number asked for
+        (`max_tokens`), so settings can be checked before the training text is read."""
+        if self._tokenizer is None:
+            return {"vocabulary_size": self.max_tokens}
         return {"vocabulary_size": self.vocabulary_size()}
 
     def token_counts(self, texts: list[str] | np.ndarray, batch_size: int = 1024) -> np.ndarray:
