@@ -115,6 +115,20 @@ def test_parse_override_reads_yaml_values():
     assert parse_override("data.valid=null") == (["data", "valid"], None)
 
 
+def test_exponent_floats_without_a_dot_are_floats(tmp_path):
+    # YAML 1.1 (PyYAML) would read these as strings; Python and YAML 1.2 read floats.
+    assert parse_override("features.log_offset=1e-10") == (["features", "log_offset"], 1e-10)
+    assert parse_override("train.learning_rate=3E-4")[1] == 3e-4
+    assert parse_override("data.columns.audio=e5")[1] == "e5"
+    recipe = load_recipe(write(tmp_path, MINIMAL + "train: {learning_rate: 5e-4}\n"))
+    assert recipe["train"]["learning_rate"] == 5e-4
+
+
+def test_a_recipe_that_is_not_a_mapping_lists_the_blocks(tmp_path):
+    with pytest.raises(RecipeError, match="task, data, features"):
+        load_recipe(write(tmp_path, "- task\n"))
+
+
 def test_every_shipped_recipe_validates():
     names = list_recipes()
     assert "keyword_spotting/tts_digits" in names

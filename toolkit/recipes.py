@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import dataclasses
 import os
+import re
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -36,6 +37,26 @@ DERIVED = {
     },
 }
 RECIPES_ROOT = Path(__file__).resolve().parent.parent / "recipes"
+
+
+class RecipeLoader(yaml.SafeLoader):
+    """YAML's safe loader, reading `1e-10` and `3E5` as floats.
+
+    PyYAML follows YAML 1.1, where a float needs a dot (`1.0e-10`), so `log_offset: 1e-10`
+    would arrive as the string '1e-10' and fail validation; YAML 1.2 and Python read a float.
+    """
+
+
+RecipeLoader.add_implicit_resolver(
+    "tag:yaml.org,2002:float",
+    re.compile(r"^[-+]?(?:[0-9][0-9_]*(?:\.[0-9_]*)?|\.[0-9_]+)[eE][-+]?[0-9]+$"),
+    list("-+0123456789."),
+)
+
+
+def parse_yaml(text: str) -> Any:
+    """A YAML document or a single `--set` value, read with `RecipeLoader`."""
+    return yaml.load(text, Loader=RecipeLoader)
 
 
 @dataclass
@@ -67,7 +88,7 @@ def parse_override(text: str) -> tuple[list[str], Any]:
             f"--set {text!r}: the key must name a block and a setting, e.g. train.epochs=5"
         )
     try:
-        value = yaml.safe_load(raw_value) if raw_value.strip() else None
+        value = parse_yaml(raw_value) if raw_value.strip() else None
     except yaml.YAMLError as error:
         raise RecipeError(f"--set {text!r}: value is not valid YAML ({error})") from None
     return parts, value
@@ -102,13 +123,13 @@ def read_yaml(path: Path) -> dict[str, Any]:
     if not path.is_file():
         raise RecipeError("recipe file not found")
     try:
-        raw = yaml.safe_load(path.read_text())
+        raw = parse_yaml(path.read_text())
     except yaml.YAMLError as error:
         raise RecipeError(f"not valid YAML ({str(error).splitlines()[0]})") from None
     if raw is None:
         raw = {}
     if not isinstance(raw, dict):
-        raise RecipeError("a recipe is a mapping of blocks ({', '.join(BLOCKS)})")
+        raise RecipeError(f"a recipe is a mapping of blocks ({', '.join(BLOCKS)})")
     return raw
 
 

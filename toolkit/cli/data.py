@@ -59,18 +59,17 @@ def download(name: str, root: str) -> None:
 @handle_errors
 def prepare(name: str, root: str, output: str, options: tuple[str, ...]) -> None:
     """Write CSV manifests for dataset NAME found in ROOT."""
-    import yaml
-
     from toolkit import registry
     from toolkit.errors import ToolkitError
     from toolkit.evaluation import write_csv_atomically
+    from toolkit.recipes import parse_yaml
 
     parsed = {}
     for text in options:
         if "=" not in text:
             raise ToolkitError(f"--option {text!r}: expected KEY=VALUE")
         key, value = text.split("=", 1)
-        parsed[key] = yaml.safe_load(value)
+        parsed[key] = parse_yaml(value)
     splits = registry.get("dataset", name)(root, **parsed)
     folder = Path(output)
     for split, frame in splits.items():
