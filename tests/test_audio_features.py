@@ -124,6 +124,50 @@ def test_utterance_normalization_per_bin():
     assert (raw.std(axis=0) > 1.0).sum() > 20
 
 
+def test_peak_normalization_ignores_level_and_padding():
+    word = _speech_like(16000, 0.3)
+    layer = LogMelSpectrogram(normalization="peak", top_db=50.0, log_offset=1e-10)
+    # The same word, 20 dB quieter and centred in a 1 s clip (35 frames of silence before it).
+    alone = layer(word[None]).numpy()[0]
+    padded = layer((0.1 * np.pad(word, 5600))[None]).numpy()[0]
+
+    assert alone.max() == 0.0
+    np.testing.assert_allclose(padded[35 + 3 : 35 + 28], alone[3:28], atol=1e-3)
+    # Silence sits at the floor, top_db under the peak (natural-log units).
+    np.testing.assert_allclose(padded[:20], -50.0 * np.log(10.0) / 10.0, atol=1e-5)
+
+
+def test_peak_normalization_of_a_padded_batch_uses_each_utterances_own_frames():
+    word = _speech_like(16000, 0.3)
+    layer = LogMelSpectrogram(normalization="peak", top_db=50.0, log_offset=1e-10)
+    batch = np.stack([np.pad(word, (0, 4800)), np.pad(0.1 * word, (0, 4800))])
+
+    features, frames = layer(batch, np.array([4800, 9600]))
+
+    alone = layer(word[None]).numpy()[0]
+    np.testing.assert_allclose(features[0, : frames[0]].numpy(), alone, atol=1e-3)
+    assert np.all(features[0, frames[0] :].numpy() == 0.0)
+    np.testing.assert_allclose(features[1, : frames[0]].numpy(), alone, atol=1e-3)
+
+
+@pytest.mark.parametrize("normalization", ["utterance", "peak"])
+def test_a_small_log_offset_keeps_quiet_clips_at_nearly_the_same_features(normalization):
+    # Peak 0.075, as the quietest FSDD speaker, then 30 dB quieter: with an offset far under
+    # the floor only the faintest noise moves (by under 0.2 log units).
+    quiet = 0.25 * _speech_like(8000, 0.5)
+    settings = {"sample_rate": 8000, "normalization": normalization, "top_db": 50.0}
+    layer = LogMelSpectrogram(log_offset=1e-10, **settings)
+    assert np.abs(layer((0.03 * quiet)[None]).numpy() - layer(quiet[None]).numpy()).max() < 0.2
+    # The default offset (1e-6) becomes the floor of a quiet clip and changes its features.
+    default = LogMelSpectrogram(**settings)
+    assert np.abs(default((0.03 * quiet)[None]).numpy() - default(quiet[None]).numpy()).max() > 0.5
+
+
+def test_mfcc_refuses_peak_normalization():
+    with pytest.raises(ValueError, match="peak"):
+        MFCC(normalization="peak")
+
+
 def test_num_features():
     assert LogMelSpectrogram(num_mel_bins=80).num_features == 80
     assert MFCC(num_coefficients=20).num_features == 20

@@ -14,7 +14,10 @@ import numpy as np
 import tensorflow as tf
 
 MEL_SCALES = ("slaney", "htk")
-NORMALIZATIONS = ("utterance", "none")
+# "utterance": each band standardised over the clip; "peak": the clip's loudest value subtracted
+# from all, so features do not change with recording level or with how much silence pads the
+# clip, and the spectral shape is kept; "none": log energies as they are.
+NORMALIZATIONS = ("utterance", "peak", "none")
 
 # Floor of the per-bin standard deviation (log units). Bands with almost no energy (silence, or
 # above the Nyquist frequency of 8 kHz audio in a 16 kHz model) vary only by float round-off;
@@ -227,6 +230,9 @@ class LogMelSpectrogram(keras.layers.Layer):
     def _normalize(self, features: tf.Tensor, valid: tf.Tensor | None) -> tf.Tensor:
         if self.normalization == "none":
             return features
+        if self.normalization == "peak":
+            # Zero padding sits at the floor, so the peak is the utterance's own.
+            return features - tf.reduce_max(features, axis=[1, 2], keepdims=True)
         if valid is None:
             mean = tf.reduce_mean(features, axis=1, keepdims=True)
             std = tf.math.reduce_std(features, axis=1, keepdims=True)
@@ -287,6 +293,11 @@ class MFCC(LogMelSpectrogram):
 
     def __init__(self, num_coefficients: int = 13, **kwargs):
         super().__init__(**kwargs)
+        if self.normalization == "peak":
+            # A cepstrum has no peak to subtract: level sits in the first coefficient alone.
+            raise ValueError(
+                "normalization='peak' is for log-mel features; use 'utterance' or 'none'"
+            )
         if not 1 <= num_coefficients <= self.num_mel_bins:
             raise ValueError(
                 f"num_coefficients must be between 1 and num_mel_bins={self.num_mel_bins}, "
