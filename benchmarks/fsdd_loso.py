@@ -13,6 +13,7 @@ benchmarks/RESULTS.md.
 from __future__ import annotations
 
 import argparse
+import json
 import shutil
 import statistics
 import sys
@@ -24,6 +25,8 @@ import fsdd_common  # noqa: E402
 import results  # noqa: E402
 
 SECTION = "fsdd_loso"
+# Written into each fold's run directory once it is trained and scored (see --resume).
+FOLD_RECORD = "fold.json"
 DEFAULT_RECIPE = "recipes/keyword_spotting/own_data.yaml"
 
 
@@ -45,8 +48,26 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         help="Folder for the class folders and one run directory per speaker "
         "(default: runs/bench_fsdd_loso).",
     )
+    parser.add_argument(
+        "--resume",
+        action="store_true",
+        help="Reuse the folds already finished under --output with the same recipe and --set "
+        "values (each fold leaves fold.json in its run directory), train only the others. Folds "
+        "run in separate processes (e.g. one --speakers list each) can so be reported together.",
+    )
     results.add_record_argument(parser)
     return parser.parse_args(argv)
+
+
+def finished_fold(run_dir: Path, recipe: str, overrides: list[str]) -> dict | None:
+    """The toolkit figures of a fold already trained with this recipe and these overrides."""
+    record = run_dir / FOLD_RECORD
+    if not record.is_file():
+        return None
+    saved = json.loads(record.read_text())
+    if saved.get("recipe") != recipe or saved.get("overrides") != overrides:
+        return None
+    return saved["toolkit"]
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -84,7 +105,7 @@ def main(argv: list[str] | None = None) -> int:
         print(f"baseline: featurising {len(table)} clips", flush=True)
         features, feature_seconds = baselines.features_by_path(list(table["audio"]))
 
-    folds = []
+    folds, reused_speakers = [], []
     for speaker in speakers:
         others = [name for name in every_speaker if name != speaker]
         folders = output / "folders" / speaker
@@ -93,11 +114,19 @@ def main(argv: list[str] | None = None) -> int:
         train_folder = fsdd.write_class_folders(root, folders / "train", speakers=others)
         test_folder = fsdd.write_class_folders(root, folders / "test", speakers=[speaker])
         overrides = [f"data.train={train_folder}", f"data.test={test_folder}", *args.overrides]
-        print(f"fold {speaker}: training on {', '.join(others)}", flush=True)
         fold = {"speaker": speaker}
-        fold["toolkit"] = fsdd_common.train_and_evaluate(
-            recipe, overrides, output / speaker, args.device
-        )
+        reused = finished_fold(output / speaker, recipe, overrides) if args.resume else None
+        if reused is not None:
+            print(f"fold {speaker}: reusing the finished run in {output / speaker}", flush=True)
+            fold["toolkit"] = reused
+            reused_speakers.append(speaker)
+        else:
+            print(f"fold {speaker}: training on {', '.join(others)}", flush=True)
+            fold["toolkit"] = fsdd_common.train_and_evaluate(
+                recipe, overrides, output / speaker, args.device
+            )
+            record = {"recipe": recipe, "overrides": overrides, "toolkit": fold["toolkit"]}
+            (output / speaker / FOLD_RECORD).write_text(json.dumps(record, indent=2))
         if features is not None:
             split = fsdd.prepare(root, test_speakers=[speaker])
             fold["svm"] = baselines.run_mfcc_svm(split["train"], split["test"], features)
@@ -156,6 +185,12 @@ def main(argv: list[str] | None = None) -> int:
         f"Held-out speakers: {', '.join(speakers)} (of {', '.join(every_speaker)}); the mean is "
         "over these folds."
     )
+    if reused_speakers:
+        notes.append(
+            f"Folds reused (--resume) from earlier runs of this script on the same --output, "
+            f"with the same recipe and settings: {', '.join(reused_speakers)}; their train "
+            "seconds are from those runs."
+        )
     if len(folds) > 1:
         spread = statistics.stdev(fold["toolkit"]["accuracy"] for fold in folds)
         notes.append(f"Toolkit accuracy standard deviation across folds: {spread:.2%}.")
