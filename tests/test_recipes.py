@@ -129,6 +129,18 @@ def test_a_recipe_that_is_not_a_mapping_lists_the_blocks(tmp_path):
         load_recipe(write(tmp_path, "- task\n"))
 
 
+def test_mfcc_features_take_the_log_mel_settings_they_pass_on(tmp_path):
+    text = MINIMAL.replace("{type: log_mel}", "{type: mfcc, num_coefficients: 20, hop_ms: 20.0}")
+    recipe = load_recipe(write(tmp_path, text), ["features.top_db=80"])
+    assert recipe["features"]["num_coefficients"] == 20
+    assert recipe["features"]["hop_ms"] == 20.0
+    assert recipe["features"]["top_db"] == 80
+    assert recipe["features"]["num_mel_bins"] == 40
+    assert "sample_rate" not in recipe["features"]  # derived from the task
+    with pytest.raises(RecipeError, match="features.hop: unknown key"):
+        load_recipe(write(tmp_path, text), ["features.hop=20"])
+
+
 def test_every_shipped_recipe_validates():
     names = list_recipes()
     assert "keyword_spotting/tts_digits" in names

@@ -86,17 +86,37 @@ def dataclass_types(config_class: type) -> dict[str, Any]:
 
 
 def signature_parameters(target: type, derived: set[str]) -> tuple[dict[str, Any], dict[str, Any]]:
-    """(annotations, defaults) of a class constructor, without `derived` and **kwargs."""
-    signature = inspect.signature(target.__init__)
+    """(annotations, defaults) of a class constructor, without `derived` and **kwargs.
+
+    A toolkit class whose constructor passes **kwargs on to a toolkit base class (MFCC to
+    LogMelSpectrogram) also takes that base's settings.
+    """
+    annotations, defaults = {}, {}
+    for owner in target.__mro__:
+        if "__init__" not in vars(owner) or not owner.__module__.startswith("toolkit"):
+            continue
+        if not _add_parameters(owner.__init__, derived, annotations, defaults):
+            break
+    return annotations, defaults
+
+
+def _add_parameters(
+    constructor, derived: set[str], annotations: dict[str, Any], defaults: dict[str, Any]
+) -> bool:
+    """Add a constructor's named parameters not seen yet; return whether it takes **kwargs."""
+    signature = inspect.signature(constructor)
     try:
-        hints = typing.get_type_hints(target.__init__)
+        hints = typing.get_type_hints(constructor)
     except Exception:  # unresolved forward references: fall back to the raw annotations
         hints = {}
-    annotations, defaults = {}, {}
+    takes_keywords = False
     for name, parameter in signature.parameters.items():
-        if name == "self" or name in derived:
+        if parameter.kind == parameter.VAR_KEYWORD:
+            takes_keywords = True
             continue
-        if parameter.kind in (parameter.VAR_KEYWORD, parameter.VAR_POSITIONAL):
+        if name == "self" or name in derived or name in annotations:
+            continue
+        if parameter.kind == parameter.VAR_POSITIONAL:
             continue
         annotation = hints.get(name, parameter.annotation)
         if annotation is inspect.Parameter.empty and parameter.default not in (
@@ -110,7 +130,7 @@ def signature_parameters(target: type, derived: set[str]) -> tuple[dict[str, Any
         defaults[name] = (
             _MISSING if parameter.default is inspect.Parameter.empty else parameter.default
         )
-    return annotations, defaults
+    return takes_keywords
 
 
 def check_block(
