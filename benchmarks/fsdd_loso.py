@@ -13,6 +13,7 @@ benchmarks/RESULTS.md.
 from __future__ import annotations
 
 import argparse
+import hashlib
 import json
 import shutil
 import statistics
@@ -51,7 +52,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument(
         "--resume",
         action="store_true",
-        help="Reuse the folds already finished under --output with the same recipe and --set "
+        help="Reuse the folds already finished under --output with the same recipe text and --set "
         "values (each fold leaves fold.json in its run directory), train only the others. Folds "
         "run in separate processes (e.g. one --speakers list each) can so be reported together.",
     )
@@ -59,13 +60,19 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     return parser.parse_args(argv)
 
 
-def finished_fold(run_dir: Path, recipe: str, overrides: list[str]) -> dict | None:
-    """The toolkit figures of a fold already trained with this recipe and these overrides."""
+def fold_identity(recipe: str, overrides: list[str]) -> dict:
+    """What a fold was trained with: the recipe (its path and its text) and the overrides."""
+    digest = hashlib.sha256(Path(recipe).read_bytes()).hexdigest()
+    return {"recipe": recipe, "recipe_sha256": digest, "overrides": overrides}
+
+
+def finished_fold(run_dir: Path, identity: dict) -> dict | None:
+    """The toolkit figures of a fold already trained with the same recipe text and overrides."""
     record = run_dir / FOLD_RECORD
     if not record.is_file():
         return None
     saved = json.loads(record.read_text())
-    if saved.get("recipe") != recipe or saved.get("overrides") != overrides:
+    if any(saved.get(key) != value for key, value in identity.items()):
         return None
     return saved["toolkit"]
 
@@ -115,7 +122,8 @@ def main(argv: list[str] | None = None) -> int:
         test_folder = fsdd.write_class_folders(root, folders / "test", speakers=[speaker])
         overrides = [f"data.train={train_folder}", f"data.test={test_folder}", *args.overrides]
         fold = {"speaker": speaker}
-        reused = finished_fold(output / speaker, recipe, overrides) if args.resume else None
+        identity = fold_identity(recipe, overrides)
+        reused = finished_fold(output / speaker, identity) if args.resume else None
         if reused is not None:
             print(f"fold {speaker}: reusing the finished run in {output / speaker}", flush=True)
             fold["toolkit"] = reused
@@ -125,7 +133,7 @@ def main(argv: list[str] | None = None) -> int:
             fold["toolkit"] = fsdd_common.train_and_evaluate(
                 recipe, overrides, output / speaker, args.device
             )
-            record = {"recipe": recipe, "overrides": overrides, "toolkit": fold["toolkit"]}
+            record = {**identity, "toolkit": fold["toolkit"]}
             (output / speaker / FOLD_RECORD).write_text(json.dumps(record, indent=2))
         if features is not None:
             split = fsdd.prepare(root, test_speakers=[speaker])
