@@ -36,7 +36,7 @@ class AudioClassification(Task):
         sample_rate: int = 16000,
         clip_duration: float = 1.0,
         labels: list[str] | None = None,
-        pooling: Literal["mean", "max", "mean_max"] = "mean",
+        pooling: Literal["mean", "max", "mean_max", "attention"] = "mean",
         head_dropout_rate: float = 0.2,
         label_smoothing: float = 0.0,
         class_weights: Literal["auto", "none"] = "auto",
@@ -59,6 +59,7 @@ class AudioClassification(Task):
     def register_layers(self) -> None:
         import toolkit.audio.augment  # noqa: F401  (SpecAugment, FrequencyWarp)
         import toolkit.losses  # noqa: F401  (a compiled checkpoint's loss)
+        import toolkit.models.pooling  # noqa: F401  (AttentionPooling)
 
     @property
     def clip_samples(self) -> int:
@@ -186,6 +187,7 @@ class AudioClassification(Task):
         import keras
 
         from toolkit.audio.augment import augment_features
+        from toolkit.models.pooling import AttentionPooling
 
         waveform = keras.Input(shape=(self.clip_samples,), name="waveform")
         hidden = features(waveform)
@@ -202,6 +204,7 @@ class AudioClassification(Task):
                     keras.layers.GlobalMaxPooling1D()(sequence),
                 ]
             ),
+            "attention": lambda: AttentionPooling(name="attention_pool")(sequence),
         }[self.pooling]()
         pooled = keras.layers.Dropout(self.head_dropout_rate, name="head_dropout")(pooled)
         probabilities = keras.layers.Dense(
