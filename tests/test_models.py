@@ -13,6 +13,7 @@ import yaml
 
 from toolkit.models.crnn import CRNN
 from toolkit.models.ds_cnn import DSCNN
+from toolkit.models.resnet import ResNet
 
 NUM_FEATURES = 40
 FRAME_COUNTS = [1, 7, 98, 99, 100, 101]
@@ -41,6 +42,14 @@ BACKBONES = [
         6,
         16,
         id="crnn-lstm-projection",
+    ),
+    pytest.param(ResNet, {"filters": 8, "num_blocks": 2}, 4, 8, id="resnet-pooled"),
+    pytest.param(
+        ResNet,
+        {"filters": 6, "num_blocks": 4, "pool_size": [1, 1], "dilation_every": 2},
+        1,
+        6,
+        id="resnet-dilated",
     ),
 ]
 
@@ -146,6 +155,11 @@ def test_tuple_and_list_arguments_agree() -> None:
         (CRNN, {"conv_strides": [[2, 2]]}, "[[2, 2]]"),
         (CRNN, {"dropout_rate": -0.2}, "-0.2"),
         (CRNN, {"projection_units": 0}, "0"),
+        (ResNet, {"filters": 0}, "0"),
+        (ResNet, {"num_blocks": -2}, "-2"),
+        (ResNet, {"pool_size": [4, 0]}, "[4, 0]"),
+        (ResNet, {"dilation_every": 0}, "0"),
+        (ResNet, {"dropout_rate": 1.0}, "1.0"),
     ],
 )
 def test_invalid_parameters_name_the_value(
@@ -156,7 +170,7 @@ def test_invalid_parameters_name_the_value(
     assert bad_value in str(error.value)
 
 
-@pytest.mark.parametrize("cls", [DSCNN, CRNN])
+@pytest.mark.parametrize("cls", [DSCNN, CRNN, ResNet])
 def test_invalid_num_features_and_mismatched_input(cls: type) -> None:
     with pytest.raises(ValueError, match="-40"):
         cls(num_features=-40)
@@ -179,6 +193,17 @@ def test_default_parameter_counts() -> None:
     projected = CRNN(NUM_FEATURES, projection_units=128)
     projected.build((None, None, NUM_FEATURES))
     assert projected.count_params() < crnn.count_params()
+    # res8 (45 channels, 3 blocks) has about 110k weights in Tang & Lin's table.
+    res8 = ResNet(NUM_FEATURES)
+    res8.build((None, None, NUM_FEATURES))
+    assert 100_000 <= res8.count_params() <= 120_000
+
+
+def test_resnet_dilation_doubles_every_n_blocks() -> None:
+    backbone = ResNet(NUM_FEATURES, filters=4, num_blocks=6, dilation_every=3)
+    assert [backbone.dilation(block) for block in range(6)] == [1, 1, 1, 2, 2, 2]
+    assert backbone.convs[-1].dilation_rate == (2, 2)
+    assert ResNet(NUM_FEATURES, filters=4).convs[-1].dilation_rate == (1, 1)
 
 
 def test_l2_adds_regularization_losses() -> None:

@@ -29,6 +29,7 @@ REGISTRY: dict[str, dict[str, str]] = {
     "model": {
         "ds_cnn": "toolkit.models.ds_cnn:DSCNN",
         "crnn": "toolkit.models.crnn:CRNN",
+        "resnet": "toolkit.models.resnet:ResNet",
         "deepspeech2": "toolkit.models.deepspeech2:DeepSpeech2",
         "quartznet": "toolkit.models.quartznet:QuartzNet",
         "ngram_bag": "toolkit.models.ngram_bag:NGramBag",
