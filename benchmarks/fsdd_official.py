@@ -76,8 +76,9 @@ def main(argv: list[str] | None = None) -> int:
     notes.append(
         f"Toolkit: {toolkit['parameters']:,} parameters, {toolkit['epochs_run']} of "
         f"{toolkit['epochs']} epochs run, {toolkit['train_examples']} train / "
-        f"{toolkit['valid_examples']} validation clips (validation carved out of train for "
-        f"checkpoint selection); recipe settings changed with --set: {changed}; "
+        f"{toolkit['valid_examples']} validation clips (validation carved out of train; "
+        f"the model is the {toolkit['select']} checkpoint); recipe settings changed with "
+        f"--set: {changed}; "
         f"train time is `training.json` seconds (model.fit, all epochs); reading and checking "
         f"the data, training and evaluating took {results.seconds(toolkit['wall_seconds'])} "
         f"in all; run directory `{fsdd_common.display_path(output)}`."

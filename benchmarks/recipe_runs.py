@@ -57,6 +57,7 @@ def train_and_evaluate(
         "valid_examples": int(training["valid_examples"]),
         "epochs_run": epochs_run(run_dir),
         "epochs": int(recipe["train"]["epochs"]),
+        "select": recipe["train"]["select"],
     }
 
 
