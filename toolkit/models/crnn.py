@@ -24,7 +24,13 @@ from typing import Any
 import keras
 from keras import layers, ops
 
-from toolkit.models.validation import BATCH_NORM_MOMENTUM, pair, positive_int, rate
+from toolkit.models.validation import (
+    BATCH_NORM_MOMENTUM,
+    check_input_features,
+    pair,
+    positive_int,
+    rate,
+)
 from toolkit.models.validation import rnn_type as check_rnn_type
 
 
@@ -149,11 +155,7 @@ class CRNN(layers.Layer):
 
     def build(self, input_shape: Sequence[int | None]) -> None:
         # Built explicitly so a standalone layer loaded from config has its weights at once.
-        if input_shape[-1] != self.num_features:
-            raise ValueError(
-                f"CRNN expects {self.num_features} features per frame, "
-                f"received input shape {tuple(input_shape)!r}"
-            )
+        check_input_features("CRNN", self.num_features, input_shape)
         shape = (input_shape[0], input_shape[1], self.num_features, 1)
         for conv, norm in zip(self.convs, self.conv_norms, strict=True):
             conv.build(shape)

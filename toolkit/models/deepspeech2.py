@@ -23,7 +23,13 @@ from toolkit.models.sequence_lengths import (
     strided_lengths,
     zero_padding,
 )
-from toolkit.models.validation import BATCH_NORM_MOMENTUM, pair, positive_int, rate
+from toolkit.models.validation import (
+    BATCH_NORM_MOMENTUM,
+    check_input_features,
+    pair,
+    positive_int,
+    rate,
+)
 from toolkit.models.validation import rnn_type as check_rnn_type
 
 
@@ -142,11 +148,7 @@ class DeepSpeech2(layers.Layer):
         return frames
 
     def build(self, inputs_shape: Sequence[int | None], lengths_shape=None) -> None:
-        if inputs_shape[-1] != self.num_features:
-            raise ValueError(
-                f"DeepSpeech2 expects {self.num_features} features per frame, "
-                f"received input shape {tuple(inputs_shape)!r}"
-            )
+        check_input_features("DeepSpeech2", self.num_features, inputs_shape)
         shape = (inputs_shape[0], None, self.num_features, 1)
         for conv, norm, kernel in zip(
             self.convs, self.conv_norms, self.conv_kernel_sizes, strict=True

@@ -21,7 +21,13 @@ from typing import Any
 import keras
 from keras import layers, ops
 
-from toolkit.models.validation import BATCH_NORM_MOMENTUM, pair, positive_int, rate
+from toolkit.models.validation import (
+    BATCH_NORM_MOMENTUM,
+    check_input_features,
+    pair,
+    positive_int,
+    rate,
+)
 
 
 @keras.saving.register_keras_serializable(package="toolkit")
@@ -153,11 +159,7 @@ class DSCNN(layers.Layer):
 
     def build(self, input_shape: Sequence[int | None]) -> None:
         # Built explicitly so a standalone layer loaded from config has its weights at once.
-        if input_shape[-1] != self.num_features:
-            raise ValueError(
-                f"DSCNN expects {self.num_features} features per frame, "
-                f"received input shape {tuple(input_shape)!r}"
-            )
+        check_input_features("DSCNN", self.num_features, input_shape)
         shape = (input_shape[0], input_shape[1], self.num_features, 1)
         self.first_conv.build(shape)
         shape = self.first_conv.compute_output_shape(shape)

@@ -26,7 +26,7 @@ from toolkit.models.sequence_lengths import (
     strided_lengths,
     zero_padding,
 )
-from toolkit.models.validation import BATCH_NORM_MOMENTUM, positive_int, rate
+from toolkit.models.validation import BATCH_NORM_MOMENTUM, check_input_features, positive_int, rate
 
 
 @keras.saving.register_keras_serializable(package="toolkit")
@@ -217,11 +217,7 @@ class QuartzNet(layers.Layer):
         return strided_length(frames, self.prolog_stride)
 
     def build(self, inputs_shape, lengths_shape=None) -> None:
-        if inputs_shape[-1] != self.num_features:
-            raise ValueError(
-                f"QuartzNet expects {self.num_features} features per frame, "
-                f"received input shape {tuple(inputs_shape)!r}"
-            )
+        check_input_features("QuartzNet", self.num_features, inputs_shape)
         batch = inputs_shape[0]
         self.prolog.build((batch, None, self.num_features))
         channels = self.prolog_channels

@@ -42,3 +42,12 @@ def rnn_type(value: Any) -> str:
     if value not in RNN_TYPES:
         raise ValueError(f"rnn_type must be one of {RNN_TYPES}, received {value!r}")
     return value
+
+
+def check_input_features(owner: str, num_features: int, input_shape) -> None:
+    """A backbone's build-time check that its input has `num_features` bins per frame."""
+    if input_shape[-1] != num_features:
+        raise ValueError(
+            f"{owner} expects {num_features} features per frame, "
+            f"received input shape {tuple(input_shape)!r}"
+        )
