@@ -211,3 +211,20 @@ def test_l2_adds_regularization_losses() -> None:
     backbone(_features(1, 20))
     # First conv, then a depthwise and a pointwise kernel per block.
     assert len(backbone.losses) == 1 + 2 * 2
+
+
+@pytest.mark.parametrize("rows", [7, 8, 9, 10])
+@pytest.mark.parametrize("stride", [2, 3])
+def test_same_padding_subsample_matches_a_strided_depthwise_convolution(rows, stride):
+    # Unequal strides take this path; equal ones, which TensorFlow's kernel accepts, check it.
+    from toolkit.models.ds_cnn import same_padding_subsample
+
+    inputs = np.random.default_rng(rows).normal(size=(2, rows, rows + 3, 4)).astype("float32")
+    dense = keras.layers.DepthwiseConv2D(3, padding="same", use_bias=False)
+    strided = keras.layers.DepthwiseConv2D(3, strides=stride, padding="same", use_bias=False)
+    dense.build(inputs.shape)
+    strided.build(inputs.shape)
+    strided.set_weights(dense.get_weights())
+    expected = keras.ops.convert_to_numpy(strided(inputs))
+    subsampled = same_padding_subsample(dense(inputs), (stride, stride), (3, 3))
+    np.testing.assert_allclose(keras.ops.convert_to_numpy(subsampled), expected, atol=1e-5)

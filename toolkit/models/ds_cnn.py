@@ -30,6 +30,21 @@ from toolkit.models.validation import (
 )
 
 
+def same_padding_subsample(x: Any, strides: Sequence[int], kernel_size: Sequence[int]) -> Any:
+    """From a stride-1 "same" convolution's [batch, rows, columns, channels] output, the rows
+    and columns a convolution with `strides` computes: TensorFlow pads such a one by
+    max((ceil(n / s) - 1) * s + k - n, 0) in all, the smaller half before."""
+    for axis, (stride, kernel) in enumerate(zip(strides, kernel_size, strict=True), start=1):
+        if stride == 1:
+            continue
+        size = ops.shape(x)[axis]
+        outputs = (size + stride - 1) // stride
+        pad_before = ops.maximum((outputs - 1) * stride + kernel - size, 0) // 2
+        indices = (kernel - 1) // 2 - pad_before + ops.arange(outputs) * stride
+        x = ops.take(x, indices, axis=axis)
+    return x
+
+
 @keras.saving.register_keras_serializable(package="toolkit")
 class DSCNN(layers.Layer):
     """DS-CNN backbone: `[batch, frames, num_features]` → `[batch, ceil(frames / time_stride), filters]`.
@@ -106,11 +121,16 @@ class DSCNN(layers.Layer):
         self.pointwise_convs: list[layers.Layer] = []
         self.pointwise_norms: list[layers.Layer] = []
         self.block_dropouts: list[layers.Layer] = []
+        # TensorFlow's depthwise kernels (CPU without oneDNN, and GPU) refuse unequal strides;
+        # such a block runs at stride 1 and keeps the outputs a strided one would compute.
+        self._subsample_strides = [
+            None if strides[0] == strides[1] else strides for strides in strides_per_block
+        ]
         for index, strides in enumerate(strides_per_block):
             self.depthwise_convs.append(
                 layers.DepthwiseConv2D(
                     self.kernel_size,
-                    strides=strides,
+                    strides=strides if self._subsample_strides[index] is None else (1, 1),
                     depthwise_regularizer=regularizer,
                     name=f"block{index}_depthwise",
                     **common,
@@ -167,6 +187,15 @@ class DSCNN(layers.Layer):
         for index in range(self.num_blocks):
             self.depthwise_convs[index].build(shape)
             shape = self.depthwise_convs[index].compute_output_shape(shape)
+            if self._subsample_strides[index] is not None:
+                rows, columns = shape[1:3]
+                row_stride, column_stride = self._subsample_strides[index]
+                shape = (
+                    shape[0],
+                    None if rows is None else math.ceil(rows / row_stride),
+                    math.ceil(columns / column_stride),
+                    shape[3],
+                )
             self.depthwise_norms[index].build(shape)
             self.pointwise_convs[index].build(shape)
             shape = self.pointwise_convs[index].compute_output_shape(shape)
@@ -181,6 +210,8 @@ class DSCNN(layers.Layer):
         x = self.first_dropout(x, training=training)
         for index in range(self.num_blocks):
             x = self.depthwise_convs[index](x)
+            if self._subsample_strides[index] is not None:
+                x = same_padding_subsample(x, self._subsample_strides[index], self.kernel_size)
             x = self.depthwise_norms[index](x, training=training)
             x = ops.relu(x)
             x = self.pointwise_convs[index](x)
