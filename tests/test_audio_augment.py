@@ -159,6 +159,41 @@ def test_random_time_shift_zero_fills():
         np.testing.assert_array_equal(np.diff(kept), 1.0)
 
 
+_SHIFT_ONLY = {
+    "speed_range": [1.0, 1.0],
+    "time_shift_ms": 100.0,
+    "gain_db_range": [0.0, 0.0],
+    "noise_probability": 0.0,
+    "noise_snr_db_range": [5.0, 20.0],
+}
+
+
+@pytest.mark.parametrize("example_seed", [[0, 1], [2, 3], [4, 5], [6, 7], [8, 9], [10, 11]])
+def test_time_shift_moves_a_short_word_inside_the_window_without_cutting_it(example_seed):
+    from toolkit.data.audio_pipeline import augment_waveform
+
+    # A 0.15 s word at 8 kHz, shorter than twice the largest shift (0.1 s).
+    word = np.arange(1, 1201, dtype="float32")
+    seed = tf.constant(example_seed, tf.int64)
+    shifted = augment_waveform(tf.constant(word), _SHIFT_ONLY, 8000, None, seed, 8000).numpy()
+    assert shifted.shape == (8000,)
+    np.testing.assert_array_equal(shifted[shifted != 0], word)
+    # Centred it would start at sample 3400; the shift moves it by at most 800 samples.
+    start = int(np.argmax(shifted != 0))
+    assert abs(start - 3400) <= 800
+
+
+def test_time_shift_without_a_window_keeps_the_whole_utterance():
+    from toolkit.data.audio_pipeline import augment_waveform
+
+    utterance = np.arange(1, 5001, dtype="float32")
+    shifted = augment_waveform(
+        tf.constant(utterance), _SHIFT_ONLY, 8000, None, tf.constant([1, 2], tf.int64)
+    ).numpy()
+    assert shifted.shape == (5000 + 2 * 800,)
+    np.testing.assert_array_equal(shifted[shifted != 0], utterance)
+
+
 @pytest.mark.parametrize(("low", "high"), [(0.9, 1.1), (0.5, 0.5), (2.0, 2.0)])
 def test_random_speed_length_rule(low, high):
     waveform = _tone(1001)

@@ -33,16 +33,20 @@ def augment_waveform(
     sample_rate: int,
     noise_bank: tf.Tensor | None,
     seed: tf.Tensor | None = None,
+    clip_samples: int | None = None,
 ) -> tf.Tensor:
-    """Speed, shift, gain and background noise on one waveform (training only); `seed`
-    (int [2]) makes every draw stateless, so a seeded run repeats exactly."""
+    """Speed, gain, background noise and a time shift on one waveform (training only); `seed`
+    (int [2]) makes every draw stateless, so a seeded run repeats exactly.
+
+    The shift moves the clip inside the model's window of `clip_samples` (the clip is padded
+    or cropped to it first) or, without a window, inside the clip extended by the largest
+    shift on both sides. Either way no speech is cut off: shifting a short word inside its
+    own length would drop up to the whole shift from one end of it.
+    """
     speed_seed, shift_seed, gain_seed, noise_seed, apply_seed = waveform_augment.split_seed(seed, 5)
     speed_min, speed_max = augment["speed_range"]
     if speed_min != 1.0 or speed_max != 1.0:
         waveform = waveform_augment.random_speed(waveform, speed_min, speed_max, speed_seed)
-    max_shift = int(round(augment["time_shift_ms"] * sample_rate / 1000))
-    if max_shift > 0:
-        waveform = waveform_augment.random_time_shift(waveform, max_shift, shift_seed)
     gain_min, gain_max = augment["gain_db_range"]
     if gain_min != 0.0 or gain_max != 0.0:
         waveform = waveform_augment.random_gain(waveform, gain_min, gain_max, gain_seed)
@@ -51,6 +55,13 @@ def augment_waveform(
         noisy = waveform_augment.mix_noise(waveform, noise_bank, snr_min, snr_max, noise_seed)
         apply = waveform_augment.uniform_draw(0.0, 1.0, apply_seed) < augment["noise_probability"]
         waveform = tf.cond(apply, lambda: noisy, lambda: waveform)
+    max_shift = int(round(augment["time_shift_ms"] * sample_rate / 1000))
+    if max_shift > 0:
+        if clip_samples is None:
+            waveform = tf.pad(waveform, [[max_shift, max_shift]])
+        else:
+            waveform = signal.pad_or_crop(waveform, clip_samples)
+        waveform = waveform_augment.random_time_shift(waveform, max_shift, shift_seed)
     return waveform
 
 
@@ -85,7 +96,9 @@ def classification_dataset(
         if augment is not None:
             dataset = tf.data.Dataset.zip((dataset, example_seeds(seed))).map(
                 lambda example, example_seed: (
-                    augment_waveform(example[0], augment, sample_rate, bank, example_seed),
+                    augment_waveform(
+                        example[0], augment, sample_rate, bank, example_seed, clip_samples
+                    ),
                     example[1],
                 ),
                 num_parallel_calls=tf.data.AUTOTUNE,
