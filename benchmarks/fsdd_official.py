@@ -73,9 +73,13 @@ def main(argv: list[str] | None = None) -> int:
         ]
     )
     changed = ", ".join(args.overrides) if args.overrides else "none"
+    members = per_member = ""
+    if toolkit["members"] > 1:
+        members = f" ({toolkit['members']} models, their probabilities averaged: train.ensemble)"
+        per_member = " (the longest-trained member)"
     notes.append(
-        f"Toolkit: {toolkit['parameters']:,} parameters, {toolkit['epochs_run']} of "
-        f"{toolkit['epochs']} epochs run, {toolkit['train_examples']} train / "
+        f"Toolkit: {toolkit['parameters']:,} parameters{members}, {toolkit['epochs_run']} of "
+        f"{toolkit['epochs']} epochs run{per_member}, {toolkit['train_examples']} train / "
         f"{toolkit['valid_examples']} validation clips (validation carved out of train; "
         f"the model is the {toolkit['select']} checkpoint); recipe settings changed with "
         f"--set: {changed}; "

@@ -53,6 +53,7 @@ def train_and_evaluate(
         # Data checks, synthetic speech, training and evaluation: everything but the export.
         "wall_seconds": wall_seconds,
         "parameters": int(training["parameters"]),
+        "members": int(training.get("ensemble", 1)),
         "train_examples": int(training["train_examples"]),
         "valid_examples": int(training["valid_examples"]),
         "epochs_run": epochs_run(run_dir),
