@@ -85,10 +85,10 @@ def setup_logging(run_dir: Path | None = None) -> None:
 
 
 def select_device(device: str) -> None:
-    """Hide GPUs for `--device cpu`; must run before TensorFlow is imported."""
+    """Hide GPUs for `--device cpu`; must run before TensorFlow is imported (TensorFlow's
+    start-up notices are kept quiet by `toolkit.quiet`)."""
     if device == "cpu":
         os.environ["CUDA_VISIBLE_DEVICES"] = "-1"
-    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
 
 device_option = click.option(
