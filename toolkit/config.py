@@ -100,6 +100,9 @@ class TrainConfig:
     ensemble: int = 1
     mixed_precision: bool = False
     seed: int = 1234
+    # 0: nothing per epoch; 1: Keras' progress bar on a terminal or in a notebook, one log line
+    # per epoch (metrics and seconds) when the output goes to a file or a pipe; 2: always one log
+    # line per epoch. How training ended and which epoch was kept is logged in every case.
     verbose: int = 1
 
 

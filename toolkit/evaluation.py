@@ -172,13 +172,19 @@ def plot_confusion_matrix(
     plt.close(figure)
 
 
-def plot_learning_curves(history_csv: Path, path: Path) -> bool:
-    """Loss and every metric against epochs, training beside validation."""
+def plot_learning_curves(
+    history_csv: Path, path: Path, monitor: str | None = None, select: str = "best"
+) -> bool:
+    """Loss and every metric against epochs, training beside validation. Given the `monitor`ed
+    metric and `train.select`, a dashed line marks the epoch whose weights were kept."""
     import matplotlib
     import pandas as pd
 
+    from toolkit.history import epoch_numbers, kept_epoch
+
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
+    from matplotlib.ticker import MaxNLocator
 
     if not Path(history_csv).is_file():
         return False
@@ -197,16 +203,31 @@ def plot_learning_curves(history_csv: Path, path: Path) -> bool:
     runs = history.groupby("member") if "member" in history else [(None, history)]
     for member, rows in runs:
         suffix = "" if member is None else f" {member}"
-        epochs = rows["epoch"] + 1 if "epoch" in rows else np.arange(1, len(rows) + 1)
+        epochs = epoch_numbers(rows)
+        # Points, not only lines: a run of one epoch would otherwise draw nothing.
+        style = {"marker": "o", "markersize": 3 if len(rows) > 1 else 6}
         for axis, name in zip(axes[0], names, strict=True):
             kind = "valid" if name.startswith("val_") else "train"
-            axis.plot(epochs, rows[name], label=kind + suffix)
+            axis.plot(epochs, rows[name], label=kind + suffix, **style)
             if f"val_{name}" in rows:
-                axis.plot(epochs, rows[f"val_{name}"], label="valid" + suffix)
+                axis.plot(epochs, rows[f"val_{name}"], label="valid" + suffix, **style)
+        kept = kept_epoch(rows, monitor, select) if monitor else None
+        if kept is not None:
+            for axis in axes[0]:
+                axis.axvline(
+                    kept.epoch,
+                    color="0.4",
+                    linestyle="--",
+                    linewidth=1,
+                    label=f"kept{suffix}: {kept.describe()}",
+                )
+    last = int(epoch_numbers(history).max())
     for axis, name in zip(axes[0], names, strict=True):
         axis.set_xlabel("epoch")
+        axis.set_xlim(0.5, last + 0.5)
+        axis.xaxis.set_major_locator(MaxNLocator(integer=True))
         axis.set_title(name)
-        axis.legend()
+        axis.legend(fontsize="small")
     figure.tight_layout()
     Path(path).parent.mkdir(parents=True, exist_ok=True)
     figure.savefig(path, dpi=110)

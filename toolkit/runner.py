@@ -399,7 +399,10 @@ def evaluate(
             )
             update_metrics(run.directory, name, compact(results[name]))
     plot_learning_curves(
-        run.directory / "history.csv", run.directory / "plots" / "learning_curves.png"
+        run.directory / "history.csv",
+        run.directory / "plots" / "learning_curves.png",
+        recipe["train"]["monitor"] or task.default_monitor,
+        recipe["train"]["select"],
     )
     return results
 

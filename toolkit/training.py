@@ -5,6 +5,8 @@ from __future__ import annotations
 import logging
 import math
 import random
+import sys
+import time
 from pathlib import Path
 from typing import Any
 
@@ -12,6 +14,7 @@ import keras
 import tensorflow as tf
 
 from toolkit.errors import ToolkitError
+from toolkit.history import kept_epoch, monitor_mode, selection_message
 
 log = logging.getLogger("toolkit")
 
@@ -77,14 +80,6 @@ def build_optimizer(train: dict[str, Any], steps_per_epoch: int):
     return keras.optimizers.Adam(**options)
 
 
-def monitor_mode(monitor: str) -> str:
-    return (
-        "min"
-        if "loss" in monitor or "error" in monitor or monitor.endswith(("wer", "cer"))
-        else "max"
-    )
-
-
 class NanGuard(keras.callbacks.Callback):
     """Stops training on a NaN or infinite loss with a message saying what to change."""
 
@@ -103,6 +98,52 @@ class NanGuard(keras.callbacks.Callback):
                 loss,
                 batch,
             )
+
+
+class EpochLog(keras.callbacks.Callback):
+    """One line per epoch through the toolkit logger (epoch i/N, metrics, seconds), for output
+    that goes to a file or a pipe, where Keras' progress bar is redrawn thousands of times."""
+
+    def __init__(self, epochs: int):
+        super().__init__()
+        self.epochs = epochs
+        self._started = time.monotonic()
+
+    def on_epoch_begin(self, epoch, logs=None):
+        self._started = time.monotonic()
+
+    def on_epoch_end(self, epoch, logs=None):
+        seconds = time.monotonic() - self._started
+        log.info("epoch %d/%d: %s (%.0f s)", epoch + 1, self.epochs, format_metrics(logs), seconds)
+
+
+def format_metrics(logs: dict[str, Any] | None) -> str:
+    """`loss 0.4321, accuracy 0.8811, val_loss ...`: training metrics first, then validation."""
+    items = []
+    for name, value in (logs or {}).items():
+        try:
+            items.append((name, float(value)))
+        except (TypeError, ValueError):
+            continue  # not a scalar metric
+    items = [item for item in items if item[0] != "learning_rate"]
+    items.sort(key=lambda item: item[0].startswith("val_"))
+    return ", ".join(f"{name} {value:.4g}" for name, value in items)
+
+
+def interactive_output() -> bool:
+    """Whether Keras' progress bar (written to stdout) is seen on a terminal or in a notebook."""
+    stream = sys.stdout
+    return bool(getattr(stream, "isatty", lambda: False)()) or "ipykernel" in sys.modules
+
+
+def keras_verbosity(verbose: int) -> tuple[int, bool]:
+    """(Keras' `verbose`, whether `EpochLog` writes a line per epoch) for `train.verbose`:
+    0 silent; 1 the progress bar on a terminal, a line per epoch otherwise; 2 a line per epoch."""
+    if not verbose:
+        return 0, False
+    if verbose == 1 and interactive_output():
+        return 1, False
+    return 0, True
 
 
 def callbacks(train: dict[str, Any], run_dir: Path, monitor: str, scores: list = ()) -> list:
@@ -160,12 +201,49 @@ def fit(
     class_weight: dict[int, float] | None = None,
     scores: list = (),
 ):
-    """Run `model.fit` with the run directory's callbacks; returns the Keras History."""
-    return model.fit(
+    """Run `model.fit` with the run directory's callbacks; returns the Keras History.
+
+    Logs how training ended and which epoch's weights `train.select` keeps."""
+    items = callbacks(train, run_dir, monitor, scores)
+    verbose, per_epoch = keras_verbosity(train["verbose"])
+    if per_epoch:
+        items.append(EpochLog(train["epochs"]))
+    history = model.fit(
         train_data,
         validation_data=valid_data,
         epochs=train["epochs"],
-        callbacks=callbacks(train, run_dir, monitor, scores),
+        callbacks=items,
         class_weight=class_weight,
-        verbose=train["verbose"],
+        verbose=verbose,
+        # The datasets shuffle themselves (tf.data); Keras ignores this for them, with a warning.
+        shuffle=False,
     )
+    stopper = next((c for c in items if isinstance(c, keras.callbacks.EarlyStopping)), None)
+    report_selection(
+        Path(run_dir) / "history.csv",
+        monitor,
+        train["select"],
+        train["epochs"],
+        stopped_early=bool(stopper is not None and stopper.wait >= stopper.patience),
+        patience=train["early_stopping_patience"],
+    )
+    return history
+
+
+def report_selection(
+    history_csv: Path,
+    monitor: str,
+    select: str,
+    planned_epochs: int,
+    stopped_early: bool,
+    patience: int | None,
+) -> None:
+    """Log how training ended and which epoch's weights are kept (from `history.csv`)."""
+    import pandas as pd
+
+    try:
+        history = pd.read_csv(history_csv)
+    except (OSError, pd.errors.EmptyDataError):
+        history = pd.DataFrame()
+    kept = kept_epoch(history, monitor, select)
+    log.info("%s", selection_message(kept, planned_epochs, stopped_early, patience))
