@@ -89,4 +89,5 @@ def selection_message(
         )
     if kept.epochs < planned_epochs:
         return f"training stopped after epoch {kept.epochs} of {planned_epochs}; {keeping}"
-    return f"ran all {kept.epochs} epochs; {keeping}"
+    ran = "the one epoch" if kept.epochs == 1 else f"all {kept.epochs} epochs"
+    return f"ran {ran}; {keeping}"
