@@ -19,6 +19,7 @@ import soundfile
 import soxr
 
 from toolkit.errors import DataError
+from toolkit.progress import Progress
 
 # Accents and variants were each checked to produce audio with the plain espeak-ng install:
 # the mbrola voices (mb-*, en-uk) need extra packages and are left out, and "en" is the same
@@ -214,10 +215,10 @@ def synthesize_label_clips(
     """
     output_folder = Path(output_folder).absolute()
     rows = []
-    for label in labels:
+    spoken = [label for label in labels if spoken_form(label) is not None]
+    progress = Progress("rendering synthetic speech", len(spoken) * clips_per_label)
+    for label in spoken:
         text = spoken_form(label)
-        if text is None:
-            continue
         label_folder = output_folder / label
         label_folder.mkdir(parents=True, exist_ok=True)
         label_seed = seed * 1_000_003 + zlib.crc32(label.encode())
@@ -244,4 +245,6 @@ def synthesize_label_clips(
                 finally:
                     partial.unlink(missing_ok=True)
             rows.append({"audio": str(path), "label": label, "speaker": f"tts:{choice.voice}"})
+            progress.update()
+    progress.close()
     return pd.DataFrame(rows, columns=["audio", "label", "speaker"])

@@ -12,6 +12,7 @@ import pandas as pd
 
 from toolkit.audio.io import audio_info
 from toolkit.errors import DataError
+from toolkit.progress import track
 
 
 def check_audio_rows(
@@ -19,7 +20,8 @@ def check_audio_rows(
 ) -> pd.DataFrame:
     """Add `duration` and `file_rate` columns; raise on the first bad row or record it in `skipped`."""
     durations, rates, keep = [], [], []
-    for row in frame.itertuples(index=False):
+    rows = frame.itertuples(index=False)
+    for row in track(rows, f"checking {split} audio files", total=len(frame)):
         problem = None
         if not row.audio:
             problem = "empty audio path"

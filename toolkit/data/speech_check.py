@@ -10,6 +10,7 @@ import pandas as pd
 from toolkit.audio.io import read_audio
 from toolkit.data.text_check import reject
 from toolkit.errors import DataError
+from toolkit.progress import track
 from toolkit.speech.transcripts import drop_characters, offending_characters
 
 log = logging.getLogger("toolkit")
@@ -22,7 +23,8 @@ def drop_silent(
 ) -> pd.DataFrame:
     """Every file decoded once: undecodable audio, or audio whose samples are all zero
     (nothing to transcribe), stops the run or is skipped."""
-    problems = [_audio_problem(row.audio, int(row.file_rate)) for row in frame.itertuples()]
+    rows = track(frame.itertuples(), f"decoding {split} audio files", total=len(frame))
+    problems = [_audio_problem(row.audio, int(row.file_rate)) for row in rows]
     for problem in dict.fromkeys(p for p in problems if p):
         bad = np.array([p == problem for p in problems], dtype=bool)
         frame = reject(frame, bad, split, problem, on_error, skipped)

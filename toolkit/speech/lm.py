@@ -17,6 +17,7 @@ from collections.abc import Iterable
 from pathlib import Path
 
 from toolkit.errors import DataError
+from toolkit.progress import Progress, track
 
 BEGIN, END, UNKNOWN = "<s>", "</s>", "<unk>"
 _NEVER = -99.0  # ARPA's log10 probability of <s> as a predicted word
@@ -39,7 +40,7 @@ def build_arpa(transcripts: Iterable[str], order: int, path: str | Path) -> Path
     if not sentences:
         raise DataError("no transcripts to build a language model from")
     highest: Counter = Counter()
-    for words in sentences:
+    for words in track(sentences, "language model: counting n-grams"):
         padded = [BEGIN, *words, END]
         for n in range(1, order + 1):
             for start in range(len(padded) - n + 1):
@@ -180,8 +181,10 @@ def read_arpa(path: str | Path) -> NGramModel:
     backoffs: dict[tuple, float] = {}
     order = 0
     section = 0
+    progress = Progress(f"reading {path.name}", path.stat().st_size, unit="bytes")
     with path.open(encoding="utf-8") as lines:
         for number, line in enumerate(lines, 1):
+            progress.update(len(line))
             line = line.strip()
             if not line or line.startswith("ngram ") or line in ("\\data\\", "\\end\\"):
                 continue
@@ -205,6 +208,7 @@ def read_arpa(path: str | Path) -> NGramModel:
             probabilities[gram] = probability
             if backoff is not None:
                 backoffs[gram] = backoff
+    progress.close()
     if order == 0:
         raise DataError(f"{path}: not an ARPA language model (no \\1-grams: section)")
     return NGramModel(order, probabilities, backoffs)

@@ -17,6 +17,7 @@ import math
 
 import numpy as np
 
+from toolkit.progress import Progress
 from toolkit.speech.ctc import BLANK
 from toolkit.speech.lm import BEGIN, NGramModel
 
@@ -182,9 +183,23 @@ def decode_with_language_model(
     lm_weight: float,
     word_bonus: float,
     unknown_word_penalty: float = 0.0,
+    progress: Progress | None = None,
 ) -> list[str]:
     """Transcripts for a batch `[batch, frames, 1 + len(units)]` of log probabilities.
 
-    Padded frames (forced to blank by the model) leave every prefix as it is."""
+    Padded frames (forced to blank by the model) leave every prefix as it is. `progress`, one
+    counter for all the batches of a split (see `decoding_progress`), counts utterances."""
     scorer = LanguageModelScorer(model, lm_weight, word_bonus, unknown_word_penalty)
-    return [decode_utterance(rows, units, scorer, beam_width) for rows in log_probabilities]
+    texts = []
+    for rows in log_probabilities:
+        texts.append(decode_utterance(rows, units, scorer, beam_width))
+        if progress is not None:
+            progress.update()
+    return texts
+
+
+def decoding_progress(utterances: int, split: str | None = None) -> Progress:
+    """The counter to pass to `decode_with_language_model` for every batch of a split (close
+    it after the last)."""
+    where = f" {split}" if split else ""
+    return Progress(f"decoding{where} with the language model", utterances)
