@@ -16,6 +16,8 @@ from toolkit.data.preparers import archive
 from toolkit.errors import DataError
 
 URL = "https://ai.stanford.edu/~amaas/data/sentiment/aclImdb_v1.tar.gz"
+# The published digest (also in TensorFlow Datasets' checksums).
+SHA256 = "c40f74a18d3b61f90feba1e17730e0d38e8b97c05fde7008942e91923d1658fe"
 FOLDER = "aclImdb"
 SPLITS = ("train", "test")
 LABELS = ("pos", "neg")
@@ -112,7 +114,7 @@ def download(root: str | Path) -> Path:
     root = Path(root).absolute()
     if _is_review_tree(root / FOLDER):
         return root
-    with archive.unpacked_download(URL, root) as unpacked:
+    with archive.unpacked_download(URL, root, SHA256) as unpacked:
         if not _is_review_tree(unpacked / FOLDER):
             raise DataError(f"{URL}: the archive has no {FOLDER}/{{train,test}}/{{pos,neg}}/")
         # One rename of the whole tree, so a half-moved dataset never looks complete.

@@ -16,6 +16,8 @@ from toolkit.data.preparers import archive
 from toolkit.errors import DataError
 
 URL = "https://data.keithito.com/data/speech/LJSpeech-1.1.tar.bz2"
+# The published digest (torchaudio's checksum for this release).
+SHA256 = "be1a30453f28eb8dd26af4101ae40cbf2c50413b1bb21936cbcdc6fae3de8aa5"
 FOLDER = "LJSpeech-1.1"
 SPEAKER = "LJ"
 COLUMNS = ["audio", "transcript", "speaker", "source"]
@@ -106,7 +108,7 @@ def download(root: str | Path) -> Path:
     root = Path(root).absolute()
     if (ljspeech_folder(root) / "metadata.csv").is_file():
         return root
-    with archive.unpacked_download(URL, root) as unpacked:
+    with archive.unpacked_download(URL, root, SHA256) as unpacked:
         if not (unpacked / FOLDER / "metadata.csv").is_file():
             raise DataError(f"{URL}: the archive has no {FOLDER}/metadata.csv")
         # One rename of the whole folder: it appears complete or not at all.

@@ -18,6 +18,8 @@ from toolkit.data.preparers import archive
 from toolkit.errors import DataError
 
 URL = "http://download.tensorflow.org/data/speech_commands_v0.02.tar.gz"
+# The published digest (TensorFlow Datasets' and torchaudio's checksums).
+SHA256 = "af14739ee7dc311471de98f5f9d2c9191b18aedfe957f4a6ff791c709868ff58"
 COMMANDS = ["yes", "no", "up", "down", "left", "right", "on", "off", "stop", "go"]
 UNKNOWN = "_unknown_"
 SILENCE = "_silence_"
@@ -196,7 +198,7 @@ def download(root: str | Path) -> Path:
     root = Path(root).absolute()
     if all((root / name).is_file() for name in LIST_FILES.values()):
         return root
-    with archive.unpacked_download(URL, root) as unpacked:
+    with archive.unpacked_download(URL, root, SHA256) as unpacked:
         entries = sorted(unpacked.iterdir())
         if not (unpacked / LIST_FILES["test"]).is_file():
             raise DataError(f"{URL}: the archive has no {LIST_FILES['test']} at its top level")
