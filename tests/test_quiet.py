@@ -40,6 +40,14 @@ def test_filtered_stderr_writes_back_what_it_keeps(capfd):
     assert capfd.readouterr().err == "a line of the user's own\n"
 
 
+# A look for TensorFlow first (as some libraries do to see what is installed) must not use up
+# the quiet import.
+IMPORT = (
+    "import importlib.util, toolkit; importlib.util.find_spec('tensorflow'); "
+    "import keras, tensorflow; print(tensorflow.__name__)"
+)
+
+
 def _import_tensorflow(**env: str) -> str:
     environment = {
         key: value
@@ -48,7 +56,7 @@ def _import_tensorflow(**env: str) -> str:
     }
     environment.update(env)
     result = subprocess.run(
-        [sys.executable, "-c", "import toolkit, tensorflow; print(tensorflow.__name__)"],
+        [sys.executable, "-c", IMPORT],
         capture_output=True,
         text=True,
         env=environment,

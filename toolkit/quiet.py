@@ -9,7 +9,8 @@ every line that is not such a notice is written back afterwards.
 
 `install()` runs when `toolkit` is imported and costs nothing: it only puts a finder in front of
 the import system that waits for the first `import tensorflow` (by the toolkit, Keras or the
-user's own code). A user's own TF_CPP_MIN_LOG_LEVEL decides which lines are kept.
+user's own code after importing the toolkit). A user's own TF_CPP_MIN_LOG_LEVEL decides which
+lines are kept.
 """
 
 from __future__ import annotations
@@ -103,6 +104,7 @@ class _QuietLoader:
         return self._loader.create_module(spec)
 
     def exec_module(self, module: Any) -> None:
+        uninstall()
         with filtered_stderr():
             self._loader.exec_module(module)
             _after_import(module)
@@ -112,16 +114,23 @@ class _QuietLoader:
 
 
 class _TensorFlowFinder:
-    """Steps in once, for the first `import tensorflow`, then leaves the import system alone."""
+    """Wraps the loader of the first `import tensorflow`; leaves every other import alone."""
+
+    def __init__(self) -> None:
+        self._looking = False
 
     def find_spec(self, name: str, path: Any = None, target: Any = None) -> Any:
-        if name != "tensorflow":
+        if name != "tensorflow" or self._looking or debug_enabled():
             return None
-        uninstall()
         from importlib.util import find_spec
 
-        spec = find_spec(name)
-        if spec is not None and spec.loader is not None and not debug_enabled():
+        # The other finders locate TensorFlow; this one only wraps what they find.
+        self._looking = True
+        try:
+            spec = find_spec(name)
+        finally:
+            self._looking = False
+        if spec is not None and spec.loader is not None:
             spec.loader = _QuietLoader(spec.loader)
         return spec
 
