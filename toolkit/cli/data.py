@@ -35,6 +35,7 @@ def download(name: str, root: str) -> None:
 
     from toolkit import registry
 
+    setup_logging()  # download progress and the archive's digest
     module = importlib.import_module(registry.get("dataset", name).__module__)
     click.echo(str(module.download(root)))
 
@@ -64,6 +65,7 @@ def prepare(name: str, root: str, output: str, options: tuple[str, ...]) -> None
     from toolkit.evaluation import write_csv_atomically
     from toolkit.recipes import parse_yaml
 
+    setup_logging()
     parsed = {}
     for text in options:
         if "=" not in text:
