@@ -98,5 +98,5 @@ def check(recipe: str, overrides: tuple[str, ...]) -> None:
         skipped = Path(scratch) / "skipped.csv"
         if skipped.is_file():
             click.echo(skipped.read_text(), nl=False)
-    for line in task.summary(splits, resolved["data"]["min_examples_per_class"]):
+    for line in task.summary(splits, min_examples=resolved.data.min_examples_per_class):
         click.echo(line)

@@ -6,12 +6,11 @@ is padded only up to others of similar length; evaluation keeps the given order.
 
 from __future__ import annotations
 
-from typing import Any
-
 import numpy as np
 import tensorflow as tf
 
 from toolkit.audio import augment as waveform_augment
+from toolkit.config import SpeechAugmentConfig
 from toolkit.data.audio_pipeline import augment_waveform, decode_files, example_seeds
 
 
@@ -31,7 +30,7 @@ def speech_dataset(
     sample_rate: int,
     batch_size: int,
     training: bool,
-    augment: dict[str, Any] | None = None,
+    augment: SpeechAugmentConfig | None = None,
     noise_bank: np.ndarray | None = None,
     cache: bool = True,
     seed: int = 0,
@@ -52,7 +51,7 @@ def speech_dataset(
         dataset = dataset.shuffle(min(len(paths), 10_000), seed=seed, reshuffle_each_iteration=True)
         if augment is not None:
             bank = None if noise_bank is None else tf.constant(noise_bank, dtype=tf.float32)
-            factors = [float(f) for f in augment.get("speed_factors", [1.0])]
+            factors = [float(f) for f in augment.speed_factors]
 
             def perturb(example, example_seed):
                 waveform, ids = example
