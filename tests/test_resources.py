@@ -9,8 +9,10 @@ import configparser
 from pathlib import Path
 
 import pytest
+from click.testing import CliRunner
 
 from toolkit import resources
+from toolkit.cli import main
 from toolkit.errors import RecipeError
 from toolkit.recipes import find_recipe, list_recipes, load_recipe
 
@@ -97,3 +99,12 @@ def test_a_name_like_nothing_lists_every_recipe() -> None:
     message = str(caught.value)
     assert "\n" not in message
     assert all(name in message for name in list_recipes())
+
+
+def test_the_command_line_answers_an_unknown_name_in_one_line() -> None:
+    result = CliRunner().invoke(main, ["run", "keyword_spotting/tts_digit"])
+    assert result.exit_code == 2
+    assert result.output.strip().splitlines() == [
+        "error: keyword_spotting/tts_digit: recipe file not found and no shipped recipe has that "
+        "name (did you mean keyword_spotting/tts_digits?)"
+    ]
