@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import copy
 import dataclasses
+import difflib
 import os
 import re
 from dataclasses import dataclass
@@ -18,7 +19,7 @@ from typing import Any
 
 import yaml
 
-from toolkit import registry, schema
+from toolkit import registry, resources, schema
 from toolkit.config import FIXED_BLOCKS, DataConfig, ExportConfig, TrainConfig
 from toolkit.errors import RecipeError
 
@@ -37,7 +38,7 @@ DERIVED = {
         "casing_vocabulary_size",
     },
 }
-RECIPES_ROOT = Path(__file__).resolve().parent.parent / "recipes"
+RECIPES_ROOT = resources.recipes_dir()
 
 
 class RecipeLoader(yaml.SafeLoader):
@@ -285,20 +286,45 @@ def split_key(key: str) -> list[str]:
 
 
 def find_recipe(name: str | Path) -> Path:
-    """A path to a recipe file, or a name like `keyword_spotting/tts_digits` under recipes/."""
+    """A path to a recipe file, or a name like `keyword_spotting/tts_digits` under recipes/.
+
+    Raises RecipeError naming the close matches (or every shipped recipe) when neither exists.
+    """
     path = Path(name).expanduser()
     if path.is_file():
         return path.resolve()
     for candidate in (RECIPES_ROOT / f"{name}.yaml", RECIPES_ROOT / str(name)):
         if candidate.is_file():
             return candidate
-    return path
+    known = list_recipes()
+    close = close_recipes(str(name), known)
+    hint = f"did you mean {', '.join(close)}?" if close else f"known: {', '.join(known)}"
+    raise RecipeError(f"{name}: recipe file not found and no shipped recipe has that name ({hint})")
+
+
+def close_recipes(name: str, known: list[str]) -> list[str]:
+    """The shipped names like `name`, best first: its last part must be close to a recipe's
+    name, and a task part, if given, close to the recipe's task (`tts_digit` is enough)."""
+    query = name.removesuffix(".yaml").replace("\\", "/")
+    task, _, stem = query.rpartition("/")
+
+    def similarity(a: str, b: str) -> float:
+        return difflib.SequenceMatcher(None, a, b).ratio()
+
+    scored = []
+    for recipe in known:
+        recipe_task, _, recipe_stem = recipe.rpartition("/")
+        score = similarity(stem, recipe_stem)
+        if score >= 0.6 and (not task or similarity(task, recipe_task) >= 0.6):
+            scored.append((-score, recipe))
+    return [recipe for _, recipe in sorted(scored)]
 
 
 def list_recipes() -> list[str]:
-    """Names of the recipes shipped under recipes/ (task/name)."""
+    """Names of the shipped recipes (task/name)."""
     if not RECIPES_ROOT.is_dir():
         return []
     return sorted(
-        str(p.relative_to(RECIPES_ROOT).with_suffix("")) for p in RECIPES_ROOT.glob("*/*.yaml")
+        p.relative_to(RECIPES_ROOT).with_suffix("").as_posix()
+        for p in RECIPES_ROOT.glob("*/*.yaml")
     )
