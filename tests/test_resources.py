@@ -60,9 +60,9 @@ def test_default_data_paths_resolve_into_the_assets() -> None:
     """The recipes that train on shipped data find it through their relative paths."""
     used = set()
     for name in list_recipes():
-        data = load_recipe(name)["data"]
-        for split in ("train", "valid", "test"):
-            path = Path(data[split]) if data[split] else None
+        data = load_recipe(name).data
+        for split, given in (("train", data.train), ("valid", data.valid), ("test", data.test)):
+            path = Path(given) if given else None
             if path is not None and path.is_relative_to(resources.assets_dir()):
                 assert path.is_file(), f"{name}: data.{split} {path}"
                 used.add(path.relative_to(resources.assets_dir()).parts[0])
