@@ -43,7 +43,7 @@ def without_unknown_word_penalty(run, test) -> dict[str, float] | None:
         return None
     penalty, task.unknown_word_penalty = task.unknown_word_penalty, 0.0
     try:
-        batch_size = run.recipe["train"]["batch_size"]
+        batch_size = run.recipe.train.batch_size
         hypotheses = task.transcribe(run.model, test, batch_size, ("beam_lm",))["beam_lm"]
     finally:
         task.unknown_word_penalty = penalty
@@ -145,7 +145,7 @@ def main(argv: list[str] | None = None) -> int:
             ]
         )
     rows += [[f"published: {system}", wer, cer] for system, wer, cer in PUBLISHED]
-    model = run.recipe["model"]
+    model = run.recipe.component("model")
     memory = (
         f"peak resident memory of the benchmark process (training included): {peak_training_mb:,.0f} MB"
         if trained_here

@@ -39,7 +39,7 @@ def train_and_evaluate(
     wall_seconds = time.perf_counter() - started
     if "test" not in results:
         raise SystemExit(f"error: {recipe_path}: the run has no test split to report")
-    if export and recipe["export"]["enabled"]:
+    if export and recipe.export.enabled:
         runner.export(run, force=True)
     training = json.loads((run_dir / "training.json").read_text())
     test = results["test"]
@@ -57,8 +57,8 @@ def train_and_evaluate(
         "train_examples": int(training["train_examples"]),
         "valid_examples": int(training["valid_examples"]),
         "epochs_run": epochs_run(run_dir),
-        "epochs": int(recipe["train"]["epochs"]),
-        "select": recipe["train"]["select"],
+        "epochs": int(recipe.train.epochs),
+        "select": recipe.train.select,
     }
 
 

@@ -51,7 +51,7 @@ def time_recipe(recipe_path: str, batch_size: int, steps: int) -> dict:
     recipe = load_recipe(recipe_path)
     task = runner.build_task(recipe)
     task.alphabet = ALPHABET  # otherwise built from the training transcripts
-    model = runner.build_model(recipe, task)
+    model = runner.build_model(recipe, task).model
     rng = np.random.default_rng(0)
     rate = task.sample_rate
     lengths = rng.integers(2 * rate, 6 * rate, size=batch_size).astype("int32")
@@ -94,7 +94,7 @@ def time_recipe(recipe_path: str, batch_size: int, steps: int) -> dict:
     infer_seconds = best_of(infer)
     return {
         "recipe": Path(recipe_path).name,
-        "model": recipe["model"]["type"],
+        "model": recipe.component("model")["type"],
         "parameters": model.count_params(),
         "audio_seconds": audio_seconds,
         "train_seconds": train_seconds,

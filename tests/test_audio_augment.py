@@ -18,6 +18,7 @@ from toolkit.audio.augment import (
     random_time_shift,
 )
 from toolkit.audio.io import write_wav
+from toolkit.config import AudioAugmentConfig
 from toolkit.errors import DataError
 
 
@@ -103,7 +104,7 @@ def test_frequency_warp_rejects_bad_settings_and_round_trips():
 def test_frequency_warp_needs_mel_features():
     from toolkit.audio.features import MFCC, LogMelSpectrogram
 
-    augment = {"frequency_warp": 0.1, "time_masks": 0, "frequency_masks": 0}
+    augment = AudioAugmentConfig(frequency_warp=0.1)
     inputs = keras.Input(shape=(None, 20))
     hidden = augment_features(inputs, augment, LogMelSpectrogram(num_mel_bins=20))
     assert "frequency_warp" in hidden._keras_history.operation.name
@@ -159,13 +160,13 @@ def test_random_time_shift_zero_fills():
         np.testing.assert_array_equal(np.diff(kept), 1.0)
 
 
-_SHIFT_ONLY = {
-    "speed_range": [1.0, 1.0],
-    "time_shift_ms": 100.0,
-    "gain_db_range": [0.0, 0.0],
-    "noise_probability": 0.0,
-    "noise_snr_db_range": [5.0, 20.0],
-}
+_SHIFT_ONLY = AudioAugmentConfig(
+    speed_range=[1.0, 1.0],
+    time_shift_ms=100.0,
+    gain_db_range=[0.0, 0.0],
+    noise_probability=0.0,
+    noise_snr_db_range=[5.0, 20.0],
+)
 
 
 @pytest.mark.parametrize("example_seed", [[0, 1], [2, 3], [4, 5], [6, 7], [8, 9], [10, 11]])
@@ -285,13 +286,13 @@ def _augmented_epochs(seed: int, paths: list[str]) -> list[np.ndarray]:
     from toolkit.data.audio_pipeline import classification_dataset
 
     tf.random.set_seed(0)  # as training does, through keras.utils.set_random_seed
-    augment = {
-        "speed_range": [0.9, 1.1],
-        "time_shift_ms": 100.0,
-        "gain_db_range": [-6.0, 6.0],
-        "noise_probability": 0.5,
-        "noise_snr_db_range": [5.0, 20.0],
-    }
+    augment = AudioAugmentConfig(
+        speed_range=[0.9, 1.1],
+        time_shift_ms=100.0,
+        gain_db_range=[-6.0, 6.0],
+        noise_probability=0.5,
+        noise_snr_db_range=[5.0, 20.0],
+    )
     bank = np.random.default_rng(0).standard_normal(8000).astype("float32")
     labels = np.zeros(len(paths), np.int32)
     dataset = classification_dataset(paths, labels, 8000, 8000, 4, True, augment, bank, True, seed)
@@ -318,13 +319,13 @@ def test_seeded_augmentation_repeats_exactly_and_changes_every_epoch(tmp_path):
 def test_seeded_draws_ignore_the_global_generator():
     from toolkit.data.audio_pipeline import augment_waveform
 
-    augment = {
-        "speed_range": [0.8, 1.2],
-        "time_shift_ms": 50.0,
-        "gain_db_range": [-6.0, 6.0],
-        "noise_probability": 0.5,
-        "noise_snr_db_range": [5.0, 20.0],
-    }
+    augment = AudioAugmentConfig(
+        speed_range=[0.8, 1.2],
+        time_shift_ms=50.0,
+        gain_db_range=[-6.0, 6.0],
+        noise_probability=0.5,
+        noise_snr_db_range=[5.0, 20.0],
+    )
     waveform = tf.constant(np.random.default_rng(2).uniform(-0.5, 0.5, 4000).astype("float32"))
     bank = tf.constant(np.random.default_rng(3).standard_normal(8000).astype("float32"))
     seed = tf.constant([3, 4], tf.int64)

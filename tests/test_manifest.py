@@ -10,6 +10,8 @@ REQUIRED = ("audio", "label")
 
 
 def data_block(**values):
+    from toolkit.config import DataConfig
+
     block = {
         "dataset": None,
         "root": None,
@@ -23,7 +25,7 @@ def data_block(**values):
         "encoding_errors": "strict",
     }
     block.update(values)
-    return block
+    return DataConfig(**block)
 
 
 @pytest.mark.parametrize("suffix", [".csv", ".tsv", ".jsonl"])

@@ -70,6 +70,7 @@ def test_invalid_units_name_the_value() -> None:
 
 def test_audio_classifier_with_attention_pooling_saves_and_loads(tmp_path: Any) -> None:
     from toolkit.audio.features import LogMelSpectrogram
+    from toolkit.config import AudioAugmentConfig
     from toolkit.models.crnn import CRNN
     from toolkit.tasks.audio_classification import AudioClassification
 
@@ -81,7 +82,7 @@ def test_audio_classifier_with_attention_pooling_saves_and_loads(tmp_path: Any) 
     backbone = CRNN(
         num_features=16, conv_filters=[4], conv_strides=[[2, 2]], rnn_units=4, rnn_layers=1
     )
-    model = task.build_model(features, backbone, {"time_masks": 0, "frequency_masks": 0})
+    model = task.build_model(features=features, backbone=backbone, augment=AudioAugmentConfig())
     assert model.get_layer("attention_pool").units == 64
     waveforms = np.random.default_rng(3).normal(size=(2, 2000)).astype("float32") * 0.1
     expected = model.predict(waveforms, verbose=0)

@@ -10,30 +10,20 @@ from pathlib import Path
 import numpy as np
 import pytest
 import soundfile
+from dataset_layouts import (
+    FSDD_SPEAKERS,
+    NOISE_SECONDS,
+    WORDS,
+    make_fsdd,
+    make_speech_commands,
+    write_tone,
+)
 
 from toolkit.data.preparers import archive as archive_module
 from toolkit.data.preparers import folder, fsdd, speech_commands
 from toolkit.errors import DataError
 
-
-def write_tone(path: Path, rate: int, seconds: float = 0.05, frequency: float = 440.0) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    time = np.arange(int(rate * seconds)) / rate
-    soundfile.write(path, 0.3 * np.sin(2 * np.pi * frequency * time), rate, subtype="PCM_16")
-
-
 # --- Free Spoken Digit Dataset --------------------------------------------------------------
-
-FSDD_SPEAKERS = ["george", "theo", "ye_we"]  # an underscore in a name must survive parsing
-
-
-def make_fsdd(root: Path, indices: int = 7) -> Path:
-    for digit in range(3):
-        for speaker in FSDD_SPEAKERS:
-            for index in range(indices):
-                write_tone(root / "recordings" / f"{digit}_{speaker}_{index}.wav", 8000)
-    (root / "recordings" / "notes.txt").write_text("not a recording")
-    return root
 
 
 def test_fsdd_official_split(tmp_path: Path) -> None:
@@ -159,30 +149,6 @@ def test_download_of_a_broken_archive_leaves_nothing(
 
 
 # --- Speech Commands ------------------------------------------------------------------------
-
-WORDS = {"yes": 6, "no": 6, "up": 6, "cat": 4, "dog": 4}  # clips per word; cat and dog are unknown
-NOISE_SECONDS = 12
-
-
-def make_speech_commands(root: Path) -> Path:
-    clips = []
-    for word, count in WORDS.items():
-        for index in range(count):
-            relative = f"{word}/{index:08x}_nohash_{index % 2}.wav"
-            write_tone(root / relative, 16000)
-            clips.append(relative)
-    # Take 0 of every word is validation, take 1 test, the rest train.
-    (root / "validation_list.txt").write_text("".join(f"{c}\n" for c in clips[0::6]))
-    (root / "testing_list.txt").write_text("".join(f"{c}\n" for c in clips[1::6]))
-    rate = 16000
-    for name in ("white_noise", "running_tap"):
-        # A ramp, so a crop's first sample tells where in the file it was cut.
-        ramp = np.linspace(-0.9, 0.9, NOISE_SECONDS * rate)
-        path = root / "_background_noise_" / f"{name}.wav"
-        path.parent.mkdir(parents=True, exist_ok=True)
-        soundfile.write(path, ramp, rate, subtype="PCM_16")
-    (root / "_background_noise_" / "README.md").write_text("noise")
-    return root
 
 
 def test_speech_commands_all_words(tmp_path: Path) -> None:

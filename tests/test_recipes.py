@@ -23,11 +23,11 @@ data: {train: data/train.csv}
 
 def test_defaults_are_filled_and_paths_resolved_against_the_recipe(tmp_path):
     recipe = load_recipe(write(tmp_path, MINIMAL))
-    assert recipe["train"]["epochs"] == 30
-    assert recipe["features"]["num_mel_bins"] == 40
-    assert recipe["model"]["filters"] == 64
-    assert recipe["data"]["train"] == str(tmp_path / "data" / "train.csv")
-    assert recipe["augment"]["time_masks"] == 0
+    assert recipe.train.epochs == 30
+    assert recipe.component("features")["num_mel_bins"] == 40
+    assert recipe.component("model")["filters"] == 64
+    assert recipe.data.train == str(tmp_path / "data" / "train.csv")
+    assert recipe.augment.time_masks == 0
 
 
 def test_overrides_change_values_and_paths_resolve_against_the_working_directory(
@@ -43,16 +43,16 @@ def test_overrides_change_values_and_paths_resolve_against_the_working_directory
             "data.columns.audio=path",
         ],
     )
-    assert recipe["train"]["epochs"] == 5
-    assert recipe["model"]["filters"] == 16
-    assert recipe["data"]["test"] == str(tmp_path / "other" / "test.csv")
-    assert recipe["data"]["columns"] == {"audio": "path"}
+    assert recipe.train.epochs == 5
+    assert recipe.component("model")["filters"] == 16
+    assert recipe.data.test == str(tmp_path / "other" / "test.csv")
+    assert recipe.data.columns == {"audio": "path"}
 
 
 def test_switching_model_type_drops_the_old_types_settings(tmp_path):
     recipe = load_recipe(write(tmp_path, MINIMAL + "\n"), ["model.type=crnn"])
-    assert recipe["model"]["type"] == "crnn"
-    assert "filters" not in recipe["model"]
+    assert recipe.component("model")["type"] == "crnn"
+    assert "filters" not in recipe.component("model")
 
 
 @pytest.mark.parametrize(
@@ -121,7 +121,7 @@ def test_exponent_floats_without_a_dot_are_floats(tmp_path):
     assert parse_override("train.learning_rate=3E-4")[1] == 3e-4
     assert parse_override("data.columns.audio=e5")[1] == "e5"
     recipe = load_recipe(write(tmp_path, MINIMAL + "train: {learning_rate: 5e-4}\n"))
-    assert recipe["train"]["learning_rate"] == 5e-4
+    assert recipe.train.learning_rate == 5e-4
 
 
 def test_a_recipe_that_is_not_a_mapping_lists_the_blocks(tmp_path):
@@ -132,11 +132,11 @@ def test_a_recipe_that_is_not_a_mapping_lists_the_blocks(tmp_path):
 def test_mfcc_features_take_the_log_mel_settings_they_pass_on(tmp_path):
     text = MINIMAL.replace("{type: log_mel}", "{type: mfcc, num_coefficients: 20, hop_ms: 20.0}")
     recipe = load_recipe(write(tmp_path, text), ["features.top_db=80"])
-    assert recipe["features"]["num_coefficients"] == 20
-    assert recipe["features"]["hop_ms"] == 20.0
-    assert recipe["features"]["top_db"] == 80
-    assert recipe["features"]["num_mel_bins"] == 40
-    assert "sample_rate" not in recipe["features"]  # derived from the task
+    assert recipe.component("features")["num_coefficients"] == 20
+    assert recipe.component("features")["hop_ms"] == 20.0
+    assert recipe.component("features")["top_db"] == 80
+    assert recipe.component("features")["num_mel_bins"] == 40
+    assert "sample_rate" not in recipe.component("features")  # derived from the task
     with pytest.raises(RecipeError, match="features.hop: unknown key"):
         load_recipe(write(tmp_path, text), ["features.hop=20"])
 

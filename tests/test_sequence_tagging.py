@@ -113,7 +113,9 @@ def test_saved_model_matches_python_in_a_process_without_toolkit(trained_run: Pa
         "Officials from Bank of Tormar met Hita Suvel .",
         "Renren Tor arrived in Lagos on Monday.",
     ]
-    expected = run.task.predict_inputs(run.model, sentences, top_k=1)
+    expected = run.task.predict(
+        model=run.model, inputs=sentences, names=sentences, top_k=1, batch_size=64
+    )
     (tmp_path / "in.json").write_text(json.dumps(sentences))
     run_without_toolkit(
         SERVE_SCRIPT,

@@ -10,18 +10,22 @@ from pathlib import Path
 import numpy as np
 import pytest
 import soundfile
+from dataset_layouts import (
+    AN4_TEST,
+    AN4_TRAIN,
+    LIBRI_TEXT,
+    LJ_CLIPS,
+    make_an4,
+    make_librispeech,
+    make_ljspeech,
+    write_an4_etc,
+)
 
 from toolkit.data.preparers import an4, librispeech, ljspeech
 from toolkit.data.preparers import archive as archive_module
 from toolkit.errors import DataError
 
 COLUMNS = ["audio", "transcript", "speaker", "source"]
-
-
-def write_tone(path: Path, rate: int, seconds: float = 0.05) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    time = np.arange(int(rate * seconds)) / rate
-    soundfile.write(path, 0.3 * np.sin(2 * np.pi * 440 * time), rate, subtype="PCM_16")
 
 
 def tar_archive(files: dict[str, bytes], path: Path, compression: str = "gz") -> Path:
@@ -59,30 +63,6 @@ def serve(monkeypatch: pytest.MonkeyPatch, archives: dict[str, Path]) -> list[st
 
 
 # --- AN4 ------------------------------------------------------------------------------------
-
-AN4_TRAIN = {
-    "an4_clstk/fash/an251-fash-b": "<s> YES </s> (an251-fash-b)",
-    "an4_clstk/fash/an253-fash-b": "<s> GO <sil> TO </s> (an253-fash-b)",
-    "an4_clstk/mgah/cen7-mgah-b": "<s> SIX TWO FIVE </s> (an4_clstk/mgah/cen7-mgah-b)",
-}
-AN4_TEST = {  # the real test transcription has no <s> markers
-    "an4test_clstk/fcaw/an406-fcaw-b": "RUBOUT G M E F THREE NINE (an406-fcaw-b)",
-    "an4test_clstk/fcaw/an407-fcaw-b": "ERASE C Q Q F SEVEN (an407-fcaw-b)",
-}
-
-
-def write_an4_etc(etc: Path) -> None:
-    etc.mkdir(parents=True, exist_ok=True)
-    for split, lines in (("train", AN4_TRAIN), ("test", AN4_TEST)):
-        (etc / f"an4_{split}.fileids").write_text("".join(f"{f}\n" for f in lines))
-        (etc / f"an4_{split}.transcription").write_text("".join(f"{t}\n" for t in lines.values()))
-
-
-def make_an4(root: Path) -> Path:
-    write_an4_etc(root / "etc")
-    for fileid in [*AN4_TRAIN, *AN4_TEST]:
-        write_tone(root / "wav" / f"{fileid}.wav", 16000)
-    return root
 
 
 def test_an4_prepare(tmp_path: Path) -> None:
@@ -237,30 +217,6 @@ def test_an4_real_data() -> None:
 
 # --- LibriSpeech ----------------------------------------------------------------------------
 
-LIBRI_TEXT = "HE HOPED THERE WOULD BE STEW FOR DINNER"
-LIBRI_SPEAKERS = {  # subset -> {speaker: chapters}
-    "train-clean-100": {"19": ["198", "227"], "26": ["495"]},
-    "dev-clean": {"84": ["121123"]},
-    "test-clean": {"1089": ["134686"], "121": ["121726"]},
-    "train-clean-360": {"100": ["121669"]},
-}
-
-
-def make_librispeech(parent: Path, utterances: int = 2) -> Path:
-    folder = parent / "LibriSpeech"
-    for subset, speakers in LIBRI_SPEAKERS.items():
-        for speaker, chapters in speakers.items():
-            for chapter in chapters:
-                chapter_folder = folder / subset / speaker / chapter
-                lines = []
-                for index in range(utterances):
-                    utterance = f"{speaker}-{chapter}-{index:04d}"
-                    write_tone(chapter_folder / f"{utterance}.flac", 16000)
-                    lines.append(f"{utterance} {LIBRI_TEXT} {index}\n")
-                (chapter_folder / f"{speaker}-{chapter}.trans.txt").write_text("".join(lines))
-    (folder / "SPEAKERS.TXT").write_text("; speakers\n")
-    return parent
-
 
 def test_librispeech_prepare(tmp_path: Path) -> None:
     parent = make_librispeech(tmp_path / "data")
@@ -338,23 +294,6 @@ def test_librispeech_download_offline(tmp_path: Path, monkeypatch: pytest.Monkey
 
 
 # --- LJ Speech ------------------------------------------------------------------------------
-
-LJ_CLIPS = 20
-
-
-def make_ljspeech(parent: Path) -> Path:
-    folder = parent / "LJSpeech-1.1"
-    lines = []
-    for index in range(1, LJ_CLIPS + 1):
-        clip = f"LJ001-{index:04d}"
-        write_tone(folder / "wavs" / f"{clip}.wav", 22050, seconds=0.02)
-        # Quotes are literal in metadata.csv, and may be unbalanced within one line.
-        lines.append(
-            f'{clip}|"Mr. Smith", in 1820, said "hi {index}|"Mister Smith", said "hi {index}\n'
-        )
-    (folder / "metadata.csv").write_text("".join(lines), encoding="utf-8")
-    (folder / "README").write_text("LJ Speech\n")
-    return parent
 
 
 def test_ljspeech_prepare(tmp_path: Path) -> None:

@@ -168,9 +168,11 @@ def test_a_handful_of_phrases_can_be_learned_to_near_zero_error(tmp_path: Path):
     task = runner.build_task(recipe)
     splits = runner.load_data(recipe, task, tmp_path)
     tf.keras.utils.set_random_seed(0)
-    model = runner.build_model(recipe, task, splits["train"])
-    model.compile(optimizer=tf.keras.optimizers.Adam(0.003), loss=task.loss())
-    data = task.dataset(splits["train"], 4, True, recipe["augment"], cache=True).repeat()
+    model = runner.build_model(recipe, task, splits["train"]).model
+    model.compile(optimizer=tf.keras.optimizers.Adam(0.003), loss=task.loss(model=model))
+    data = task.dataset(
+        splits["train"], batch_size=4, training=True, augment=recipe.augment, cache=True
+    ).repeat()
     model.fit(data, steps_per_epoch=250, epochs=1, verbose=0)
     hypotheses = task.transcribe(model, splits["train"], 4, ("greedy",))["greedy"]
     assert error_rates(list(splits["train"]["transcript"]), hypotheses)["cer"] < 0.05, hypotheses

@@ -34,7 +34,7 @@ def test_label_words_are_rendered_at_the_recordings_rate(tiny_recipe: Path, tmp_
     task.labels = ["1", "2", "_silence_"]
     splits = frames(task.labels, 8000)
     with caplog.at_level(logging.INFO, logger="toolkit"):
-        runner.add_synthetic_speech(recipe, task, splits, tmp_path)
+        splits = task.extend_training_data(splits, data=recipe.data, run_dir=tmp_path)
     synthetic = splits["train"].iloc[3:]
     assert sorted(synthetic["label"]) == ["1", "1", "2", "2"]
     assert (synthetic["file_rate"] == 8000).all()
@@ -51,6 +51,6 @@ def test_without_espeak_training_goes_on_and_says_so(
     task.labels = ["1", "2"]
     splits = frames(task.labels, 16000)
     with caplog.at_level(logging.INFO, logger="toolkit"):
-        runner.add_synthetic_speech(recipe, task, splits, tmp_path)
+        splits = task.extend_training_data(splits, data=recipe.data, run_dir=tmp_path)
     assert len(splits["train"]) == 2
     assert "training without synthetic speech" in caplog.text

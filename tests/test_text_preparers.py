@@ -9,6 +9,15 @@ import urllib.request
 from pathlib import Path
 
 import pytest
+from dataset_layouts import (
+    AG_CLASSES,
+    AG_TEST,
+    AG_TRAIN,
+    imdb_files,
+    make_ag_news,
+    make_conll2003,
+    make_imdb,
+)
 
 from toolkit.data.preparers import ag_news, conll2003, imdb
 from toolkit.data.preparers import archive as archive_module
@@ -44,31 +53,6 @@ def serve(monkeypatch: pytest.MonkeyPatch, archive: Path) -> list[str]:
 
 
 # --- IMDb -----------------------------------------------------------------------------------
-
-IMDB_REVIEWS = {
-    "train/pos/10_9.txt": "A gem.<br /><br />Loved it.",
-    "train/pos/2_7.txt": "Good fun.",
-    "train/neg/0_3.txt": "Dull and slow.",
-    "train/unsup/0_0.txt": "No rating here.",
-    "test/pos/0_10.txt": "Best film this year — süper.",
-    "test/neg/1_1.txt": "Awful.",
-}
-
-
-def imdb_files() -> dict[str, bytes]:
-    files = {f"aclImdb/{name}": text.encode("utf-8") for name, text in IMDB_REVIEWS.items()}
-    files["aclImdb/README"] = b"Large Movie Review Dataset v1.0\n"
-    files["aclImdb/imdb.vocab"] = b"the\nand\n"
-    files["aclImdb/train/labeledBow.feat"] = b"9 0:1\n"
-    files["aclImdb/train/urls_pos.txt"] = b"http://www.imdb.com/title/tt0453418/usercomments\n"
-    return files
-
-
-def make_imdb(root: Path) -> Path:
-    for name, data in imdb_files().items():
-        (root / name).parent.mkdir(parents=True, exist_ok=True)
-        (root / name).write_bytes(data)
-    return root
 
 
 def test_imdb_review_tree(tmp_path: Path) -> None:
@@ -155,26 +139,6 @@ def test_imdb_download_of_a_wrong_archive_leaves_nothing(
 
 # --- AG News --------------------------------------------------------------------------------
 
-# Rows as the real files have them: every field quoted, backslashes for line breaks, "\$".
-AG_TRAIN = (
-    '"3","Wall St. Bears Claw Back Into the Black (Reuters)","Reuters - Short-sellers, '
-    "Wall Street's dwindling\\band of ultra-cynics, are seeing green again.\"\n"
-    '"4","Trade Gap","The deficit hit \\$55.8bn as ""oil"" costs rose.\\n"\n'
-    '"2","Phelps Wins","ATHENS \\\\ Michael Phelps won, again."\n'
-    '"1","Talks","Leaders met on\\nuclear arms."\n'
-)
-AG_TEST = '"1","Iraq Vote","Iraqis voted on Sunday."\n"2","Final","Greece won."\n'
-AG_CLASSES = "World\nSports\nBusiness\nSci/Tech\n"
-
-
-def make_ag_news(folder: Path, classes: bool = True) -> Path:
-    folder.mkdir(parents=True)
-    (folder / "train.csv").write_text(AG_TRAIN, encoding="utf-8")
-    (folder / "test.csv").write_text(AG_TEST, encoding="utf-8")
-    if classes:
-        (folder / "classes.txt").write_text(AG_CLASSES)
-    return folder
-
 
 def test_ag_news_text_labels_and_sources(tmp_path: Path) -> None:
     root = make_ag_news(tmp_path / "ag_news")
@@ -250,20 +214,6 @@ def test_ag_news_download_offline(tmp_path: Path, monkeypatch: pytest.MonkeyPatc
 
 
 # --- CoNLL-2003 -----------------------------------------------------------------------------
-
-CONLL_SPLITS = {
-    "train.txt": "-DOCSTART- -X- -X- O\n\nEU NNP B-NP B-ORG\nrejects VBZ B-VP O\n\n"
-    "Peter NNP B-NP B-PER\nBlackburn NNP I-NP I-PER\n",
-    "valid.txt": "-DOCSTART- -X- -X- O\n\nCRICKET NNP B-NP O\n",
-    "test.txt": "-DOCSTART- -X- -X- O\n\nJapan NNP B-NP B-LOC\nwins VBZ B-VP O\n",
-}
-
-
-def make_conll2003(root: Path, names: dict[str, str] | None = None) -> Path:
-    root.mkdir(parents=True)
-    for name, text in CONLL_SPLITS.items():
-        (root / (names or {}).get(name, name)).write_text(text)
-    return root
 
 
 def test_conll2003_splits(tmp_path: Path) -> None:

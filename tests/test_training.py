@@ -9,16 +9,14 @@ import tensorflow as tf
 
 from toolkit import training
 from toolkit.config import TrainConfig
-from toolkit.schema import dataclass_defaults
 
 
-def _train_settings(**changes) -> dict:
-    settings = dataclass_defaults(TrainConfig)
-    settings.update(
+def _train_settings(**changes) -> TrainConfig:
+    settings = dict(
         epochs=2, learning_rate=0.01, schedule="constant", early_stopping_patience=None, verbose=0
     )
     settings.update(changes)
-    return settings
+    return TrainConfig(**settings)
 
 
 def _checkpoint_drift(tmp_path, ema_momentum) -> float:

@@ -13,7 +13,6 @@ import tensorflow as tf
 
 from toolkit import training
 from toolkit.config import TrainConfig
-from toolkit.schema import dataclass_defaults
 
 
 class _Lines(logging.Handler):
@@ -38,9 +37,9 @@ def toolkit_log():
 
 
 def _fit(tmp_path, **changes):
-    settings = dataclass_defaults(TrainConfig)
-    settings.update(epochs=3, schedule="constant", early_stopping_patience=None, verbose=1)
-    settings.update(changes)
+    options = dict(epochs=3, schedule="constant", early_stopping_patience=None, verbose=1)
+    options.update(changes)
+    settings = TrainConfig(**options)
     keras.utils.set_random_seed(0)
     model = keras.Sequential([keras.Input((4,)), keras.layers.Dense(1)])
     model.compile(optimizer=training.build_optimizer(settings, steps_per_epoch=4), loss="mse")

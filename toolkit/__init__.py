@@ -1,12 +1,47 @@
 """Speech and text recognition recipes on Keras 3 and TensorFlow.
 
+    import toolkit
+    run = toolkit.run("keyword_spotting/tts_digits", overrides={"train.epochs": 5})
+    toolkit.load(run.directory).predict(waveform, sample_rate=16000)
+
 Importing this package is cheap: TensorFlow is imported only by the modules that need it.
 """
 
+from __future__ import annotations
+
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
 from toolkit import quiet as _quiet
+from toolkit.errors import DataError, RecipeError, ToolkitError
+
+if TYPE_CHECKING:
+    from toolkit.api import Model, RunModel
 
 __version__ = "0.1.0"
+__all__ = ["DataError", "RecipeError", "ToolkitError", "__version__", "load", "run"]
 
 # TensorFlow's start-up notices stay off the screen (TOOLKIT_DEBUG=1 shows them); nothing is
 # imported here, a finder waits for the first `import tensorflow`.
 _quiet.install()
+
+
+def run(
+    recipe: str | Path | dict[str, Any],
+    overrides: dict[str, Any] | list[str] | tuple[str, ...] = (),
+    output: str | Path | None = None,
+    *,
+    device: str = "auto",
+    export: bool | None = None,
+) -> RunModel:
+    """Train, evaluate and export a recipe (a name, a path or a dict); see `toolkit.api.run`."""
+    from toolkit import api
+
+    return api.run(recipe, overrides, output, device=device, export=export)
+
+
+def load(path: str | Path) -> Model:
+    """A run directory or an exported SavedModel, ready to predict; see `toolkit.api.load`."""
+    from toolkit import api
+
+    return api.load(path)

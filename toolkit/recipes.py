@@ -8,7 +8,9 @@ absolute paths, so it can be saved in the run directory and run again as it is.
 
 from __future__ import annotations
 
+import copy
 import dataclasses
+import difflib
 import os
 import re
 from dataclasses import dataclass
@@ -17,8 +19,8 @@ from typing import Any
 
 import yaml
 
-from toolkit import registry, schema
-from toolkit.config import FIXED_BLOCKS
+from toolkit import registry, resources, schema
+from toolkit.config import FIXED_BLOCKS, DataConfig, ExportConfig, TrainConfig
 from toolkit.errors import RecipeError
 
 BLOCKS = ("task", "data", "features", "augment", "model", "train", "export")
@@ -36,7 +38,7 @@ DERIVED = {
         "casing_vocabulary_size",
     },
 }
-RECIPES_ROOT = Path(__file__).resolve().parent.parent / "recipes"
+RECIPES_ROOT = resources.recipes_dir()
 
 
 class RecipeLoader(yaml.SafeLoader):
@@ -61,13 +63,42 @@ def parse_yaml(text: str) -> Any:
 
 @dataclass
 class Recipe:
-    """A validated recipe: `blocks` maps block name to a complete dict of settings."""
+    """A validated recipe: `blocks` maps block name to a complete dict of settings (what is
+    saved as YAML). Code reads the fixed blocks as the typed settings of `toolkit.config`
+    (`recipe.train.batch_size`) and the component blocks with `component`."""
 
     blocks: dict[str, dict[str, Any]]
     source: str
 
-    def __getitem__(self, block: str) -> dict[str, Any]:
-        return self.blocks[block]
+    @property
+    def data(self) -> DataConfig:
+        return DataConfig(**self.blocks["data"])
+
+    @property
+    def augment(self) -> Any:
+        """The task's augment settings: `AudioAugmentConfig`, `SpeechAugmentConfig` or none."""
+        task_class = registry.get("task", self.blocks["task"]["type"])
+        return task_class.augment_config(**self.blocks["augment"])
+
+    @property
+    def train(self) -> TrainConfig:
+        return TrainConfig(**self.blocks["train"])
+
+    @property
+    def export(self) -> ExportConfig:
+        return ExportConfig(**self.blocks["export"])
+
+    def component(self, block: str) -> dict[str, Any]:
+        """A copy of a component block (`task`, `features`, `model`): its `type` and the
+        constructor arguments of that registered class."""
+        if block not in COMPONENT_BLOCKS:
+            raise KeyError(f"{block!r} is not a component block ({', '.join(COMPONENT_BLOCKS)})")
+        return dict(self.blocks[block])
+
+    def with_component(self, block: str, values: dict[str, Any]) -> None:
+        """Replace a component block (e.g. the task's, once its label list is fixed)."""
+        self.component(block)
+        self.blocks[block] = dict(values)
 
     def to_yaml(self) -> str:
         return yaml.safe_dump(self.blocks, sort_keys=False, default_flow_style=None)
@@ -198,13 +229,26 @@ def validate(raw: dict[str, Any]) -> dict[str, dict[str, Any]]:
     return {block: blocks[block] for block in BLOCKS}
 
 
-def load_recipe(path: str | Path, overrides: list[str] | tuple[str, ...] = ()) -> Recipe:
-    """Read, override, validate and resolve a recipe file (or a name under recipes/)."""
-    path = find_recipe(path)
+def load_recipe(
+    source: str | Path | dict[str, Any],
+    overrides: list[str] | tuple[str, ...] | dict[str, Any] = (),
+) -> Recipe:
+    """Read, override, validate and resolve a recipe: a file, a name under recipes/, or a
+    dict of blocks (its relative paths are read against the working directory). Overrides
+    are `block.key=value` strings, or a dict {"block.key": value}."""
+    if isinstance(source, dict):
+        raw, path, name = copy.deepcopy(source), Path.cwd() / "recipe", "recipe given as a dict"
+    else:
+        path = find_recipe(source)
+        name = str(path)
     try:
-        raw = read_yaml(path)
+        if not isinstance(source, dict):
+            raw = read_yaml(path)
         task_block = raw.get("task") or {}
-        parsed = [parse_override(text) for text in overrides]
+        if isinstance(overrides, dict):
+            parsed = [(split_key(key), value) for key, value in overrides.items()]
+        else:
+            parsed = [parse_override(text) for text in overrides]
         for parts, value in parsed:
             if parts[:2] == ["task", "type"]:
                 task_block = {"type": value}
@@ -227,25 +271,60 @@ def load_recipe(path: str | Path, overrides: list[str] | tuple[str, ...] = ()) -
             apply_override(raw, parts, value)
         blocks = validate(raw)
     except RecipeError as error:
-        raise RecipeError(f"{path}: {error}") from None
-    return Recipe(blocks=blocks, source=str(path))
+        raise RecipeError(f"{name}: {error}") from None
+    return Recipe(blocks=blocks, source=name)
+
+
+def split_key(key: str) -> list[str]:
+    """`train.epochs` -> ["train", "epochs"]; the key must name a block and a setting."""
+    parts = str(key).strip().split(".")
+    if len(parts) < 2 or not all(parts):
+        raise RecipeError(
+            f"override {key!r}: the key must name a block and a setting, e.g. train.epochs"
+        )
+    return parts
 
 
 def find_recipe(name: str | Path) -> Path:
-    """A path to a recipe file, or a name like `keyword_spotting/tts_digits` under recipes/."""
+    """A path to a recipe file, or a name like `keyword_spotting/tts_digits` under recipes/.
+
+    Raises RecipeError naming the close matches (or every shipped recipe) when neither exists.
+    """
     path = Path(name).expanduser()
     if path.is_file():
         return path.resolve()
     for candidate in (RECIPES_ROOT / f"{name}.yaml", RECIPES_ROOT / str(name)):
         if candidate.is_file():
             return candidate
-    return path
+    known = list_recipes()
+    close = close_recipes(str(name), known)
+    hint = f"did you mean {', '.join(close)}?" if close else f"known: {', '.join(known)}"
+    raise RecipeError(f"{name}: recipe file not found and no shipped recipe has that name ({hint})")
+
+
+def close_recipes(name: str, known: list[str]) -> list[str]:
+    """The shipped names like `name`, best first: its last part must be close to a recipe's
+    name, and a task part, if given, close to the recipe's task (`tts_digit` is enough)."""
+    query = name.removesuffix(".yaml").replace("\\", "/")
+    task, _, stem = query.rpartition("/")
+
+    def similarity(a: str, b: str) -> float:
+        return difflib.SequenceMatcher(None, a, b).ratio()
+
+    scored = []
+    for recipe in known:
+        recipe_task, _, recipe_stem = recipe.rpartition("/")
+        score = similarity(stem, recipe_stem)
+        if score >= 0.6 and (not task or similarity(task, recipe_task) >= 0.6):
+            scored.append((-score, recipe))
+    return [recipe for _, recipe in sorted(scored)]
 
 
 def list_recipes() -> list[str]:
-    """Names of the recipes shipped under recipes/ (task/name)."""
+    """Names of the shipped recipes (task/name)."""
     if not RECIPES_ROOT.is_dir():
         return []
     return sorted(
-        str(p.relative_to(RECIPES_ROOT).with_suffix("")) for p in RECIPES_ROOT.glob("*/*.yaml")
+        p.relative_to(RECIPES_ROOT).with_suffix("").as_posix()
+        for p in RECIPES_ROOT.glob("*/*.yaml")
     )

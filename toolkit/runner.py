@@ -8,7 +8,6 @@ from __future__ import annotations
 import datetime
 import json
 import logging
-import os
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -19,6 +18,7 @@ import pandas as pd
 from toolkit import registry
 from toolkit.errors import ToolkitError
 from toolkit.recipes import Recipe, load_recipe
+from toolkit.tasks.base import Task
 
 log = logging.getLogger("toolkit")
 RESOLVED_RECIPE = "recipe.resolved.yaml"
@@ -30,53 +30,65 @@ class Run:
 
     directory: Path
     recipe: Recipe
-    task: Any
+    task: Task
     model: Any = None
     splits: dict[str, pd.DataFrame] | None = None
 
 
-def default_run_dir(recipe_path: str) -> Path:
+@dataclass
+class BuiltModel:
+    """What `build_model` makes: the Keras model and the two components inside it."""
+
+    model: Any
+    features: Any
+    backbone: Any
+
+
+def default_run_dir(recipe_path: str | Path) -> Path:
     stamp = datetime.datetime.now().strftime("%Y%m%d-%H%M%S")
     return Path("runs") / f"{Path(recipe_path).stem}-{stamp}"
 
 
-def build_task(recipe: Recipe):
-    block = dict(recipe["task"])
+def build_task(recipe: Recipe, run_dir: Path | None = None) -> Task:
+    """The recipe's task; `run_dir` is where it keeps files beside the model."""
     try:
-        return registry.build("task", block)
+        task = registry.build("task", recipe.component("task"))
     except ValueError as error:
         raise ToolkitError(f"{recipe.source}: task: {error}") from None
+    task.run_directory = run_dir
+    return task
 
 
-def build_features(recipe: Recipe, task):
+def build_features(recipe: Recipe, task: Task):
     """The feature extractor or tokenizer, before any vocabulary is learnt."""
     try:
-        return registry.build("features", recipe["features"], **task.feature_arguments())
+        return registry.build("features", recipe.component("features"), **task.feature_arguments())
     except ValueError as error:
         raise ToolkitError(f"{recipe.source}: features: {error}") from None
 
 
-def build_model(recipe: Recipe, task, train: pd.DataFrame | None = None):
+def build_model(recipe: Recipe, task: Task, train: pd.DataFrame | None = None) -> BuiltModel:
     """Feature extractor or tokenizer (sizes from the task, vocabularies from the training
     split) -> backbone (sizes from the features) -> head."""
     features = build_features(recipe, task)
     try:
         if train is not None:
-            task.adapt(features, train)
+            task.adapt(features=features, train=train)
         sizes = features.derived_sizes()
         check_compatible(recipe, sizes)
     except ValueError as error:
         raise ToolkitError(f"{recipe.source}: {error}") from None
     backbone = build_backbone(recipe, sizes)
     try:
-        return task.build_model(features, backbone, recipe["augment"])
+        model = task.build_model(features=features, backbone=backbone, augment=recipe.augment)
     except ValueError as error:
         raise ToolkitError(f"{recipe.source}: {error}") from None
+    return BuiltModel(model, features, backbone)
 
 
 def build_backbone(recipe: Recipe, sizes: dict[str, int]):
     try:
-        return registry.build("model", recipe["model"], **sizes)
+        return registry.build("model", recipe.component("model"), **sizes)
     except ValueError as error:
         raise ToolkitError(f"{recipe.source}: model: {error}") from None
 
@@ -91,7 +103,7 @@ def check_settings(recipe: Recipe, task) -> None:
     check_compatible(recipe, sizes)
     build_backbone(recipe, sizes)
     try:
-        task.check_augment(recipe["augment"], features)
+        task.check_augment(augment=recipe.augment, features=features)
     except ValueError as error:
         raise ToolkitError(f"{recipe.source}: {error}") from None
 
@@ -100,7 +112,8 @@ def check_compatible(recipe: Recipe, sizes: dict[str, int]) -> None:
     """A backbone must take what the features produce (spectrogram frames or token ids)."""
     import inspect
 
-    model_type, features_type = recipe["model"]["type"], recipe["features"]["type"]
+    model_type = recipe.component("model")["type"]
+    features_type = recipe.component("features")["type"]
     accepted = inspect.signature(registry.get("model", model_type).__init__).parameters
     if not set(sizes) <= set(accepted):
         raise ToolkitError(
@@ -109,54 +122,54 @@ def check_compatible(recipe: Recipe, sizes: dict[str, int]) -> None:
         )
 
 
-def load_data(recipe: Recipe, task, run_dir: Path) -> dict[str, pd.DataFrame]:
-    from toolkit.data.audio_check import write_skipped
+def load_data(recipe: Recipe, task: Task, run_dir: Path) -> dict[str, pd.DataFrame]:
     from toolkit.data.manifest import load_splits
+    from toolkit.data.skipped import write_skipped
 
-    data = recipe["data"]
+    data = recipe.data
     splits = load_splits(
         data,
         task.required_columns,
         task.path_columns,
-        getattr(task, "folder_reader", None),
+        task.read_folder,
         stratify=task.stratify_column,
-        file_reader=getattr(task, "file_reader", None),
+        file_reader=task.read_file,
     )
     if "test" not in splits:
         log.warning("no test split (data.test): metrics are reported on the validation split only")
     skipped: list[dict] = []
-    splits = task.check_splits(splits, data["on_error"], skipped)
+    splits = task.check_splits(splits, on_error=data.on_error, skipped=skipped)
     listed = write_skipped(skipped, run_dir)
     if listed:
         log.warning("skipped %d bad rows (listed in %s)", len(skipped), listed)
     return splits
 
 
-def train(recipe: Recipe, run_dir: Path, device: str = "auto") -> Run:
+def train(recipe: Recipe, run_dir: str | Path, device: str = "auto") -> Run:
     """Train a recipe into `run_dir` and keep the selected checkpoint as model.keras (with
     `train.ensemble`, each member's, averaged)."""
     from toolkit import training
 
+    run_dir = Path(run_dir)
     run_dir.mkdir(parents=True, exist_ok=True)
     recipe.save(run_dir / RESOLVED_RECIPE)
-    task = build_task(recipe)
-    task.run_directory = run_dir
+    task = build_task(recipe, run_dir)
     check_settings(recipe, task)
     splits = load_data(recipe, task, run_dir)
-    task = add_synthetic_speech(recipe, task, splits, run_dir)
+    splits = task.extend_training_data(splits, data=recipe.data, run_dir=run_dir)
     # The label list is now fixed: the saved recipe carries it so evaluate/predict/re-runs agree.
-    recipe.blocks["task"] = {"type": recipe["task"]["type"], **task.get_config()}
+    recipe.with_component("task", {"type": task.name, **task.get_config()})
     recipe.save(run_dir / RESOLVED_RECIPE)
-    summary = task.summary(splits, recipe["data"]["min_examples_per_class"])
+    summary = task.summary(splits, min_examples=recipe.data.min_examples_per_class)
     (run_dir / "data_summary.txt").write_text("\n".join(summary) + "\n")
     for line in summary:
         log.info("%s", line)
 
-    settings = recipe["train"]
-    training.set_precision(settings["mixed_precision"])
+    settings = recipe.train
+    training.set_precision(settings.mixed_precision)
     strategy = training.make_strategy(device)
-    noise_bank = make_noise_bank(recipe, task)
-    members = settings["ensemble"]
+    resources = task.augmentation_resources(augment=recipe.augment, data=recipe.data)
+    members = settings.ensemble
     # One model trains in the run directory itself; an ensemble's members each in their own.
     folders = (
         [run_dir] if members == 1 else [run_dir / "members" / str(i + 1) for i in range(members)]
@@ -164,7 +177,7 @@ def train(recipe: Recipe, run_dir: Path, device: str = "auto") -> Run:
     started = time.monotonic()
     models = []
     for index, folder in enumerate(folders):
-        seed = settings["seed"] + index
+        seed = settings.seed + index
         if members > 1:
             log.info("ensemble member %d of %d (seed %d)", index + 1, members, seed)
         models.append(
@@ -174,7 +187,7 @@ def train(recipe: Recipe, run_dir: Path, device: str = "auto") -> Run:
                 splits,
                 folder,
                 strategy,
-                noise_bank,
+                resources,
                 seed,
                 run_dir if index == 0 else None,
             )
@@ -204,7 +217,7 @@ def train(recipe: Recipe, run_dir: Path, device: str = "auto") -> Run:
     log.info(
         "trained in %.0f s; %s model%s saved to %s",
         seconds,
-        settings["select"],
+        settings.select,
         f" of each of {members} members, averaged," if members > 1 else "",
         run_dir / "model.keras",
     )
@@ -213,11 +226,11 @@ def train(recipe: Recipe, run_dir: Path, device: str = "auto") -> Run:
 
 def train_member(
     recipe: Recipe,
-    task,
+    task: Task,
     splits: dict[str, pd.DataFrame],
     folder: Path,
-    strategy,
-    noise_bank,
+    strategy: Any,
+    resources: Any,
     seed: int,
     prepare_in: Path | None,
 ):
@@ -229,31 +242,39 @@ def train_member(
     import keras
 
     from toolkit import training
-    from toolkit.data.audio_check import write_skipped
+    from toolkit.data.skipped import write_skipped
 
-    settings = recipe["train"]
+    settings = recipe.train
     training.set_seeds(seed)
-    steps = max(1, -(-len(splits["train"]) // settings["batch_size"]))
+    steps = max(1, -(-len(splits["train"]) // settings.batch_size))
     with strategy.scope():
-        model = build_model(recipe, task, splits["train"])
+        built = build_model(recipe, task, splits["train"])
+        model = built.model
         model.compile(
             optimizer=training.build_optimizer(settings, steps),
-            loss=task.loss(),
+            loss=task.loss(model=model),
             metrics=task.metrics(),
         )
     if prepare_in is not None:
-        write_skipped(task.prepare_training(splits, prepare_in, recipe["augment"]), prepare_in)
+        left_out = task.prepare_training(
+            splits,
+            run_dir=prepare_in,
+            augment=recipe.augment,
+            features=built.features,
+            backbone=built.backbone,
+        )
+        write_skipped(left_out, prepare_in)
     train_data = task.dataset(
         splits["train"],
-        settings["batch_size"],
-        True,
-        recipe["augment"],
-        noise_bank,
-        recipe["data"]["cache"],
-        seed,
+        batch_size=settings.batch_size,
+        training=True,
+        augment=recipe.augment,
+        resources=resources,
+        cache=recipe.data.cache,
+        seed=seed,
     )
     valid_data = task.dataset(
-        splits["valid"], settings["batch_size"], False, cache=recipe["data"]["cache"]
+        splits["valid"], batch_size=settings.batch_size, training=False, cache=recipe.data.cache
     )
     if prepare_in is not None:
         log.info("model %s: %s parameters", model.name, f"{model.count_params():,}")
@@ -263,13 +284,13 @@ def train_member(
         valid_data,
         settings,
         folder,
-        settings["monitor"] or task.default_monitor,
+        settings.monitor or task.default_monitor,
         task.class_weight(splits["train"]),
-        task.validation_callbacks(splits["valid"], settings["batch_size"]),
+        task.validation_callbacks(valid=splits["valid"], batch_size=settings.batch_size),
     )
     # Without that checkpoint (e.g. no epoch ended with a finite monitor), keep the weights
     # in memory.
-    selected = folder / "checkpoints" / f"{settings['select']}.keras"
+    selected = folder / "checkpoints" / f"{settings.select}.keras"
     if selected.is_file():
         model = keras.saving.load_model(selected, compile=False)
     return model
@@ -280,64 +301,6 @@ def peak_memory_mb() -> float:
     import resource
 
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
-
-
-def make_noise_bank(recipe: Recipe, task):
-    augment = recipe["augment"]
-    if not augment.get("noise_probability"):
-        return None
-    from toolkit.audio.augment import load_noise_bank
-
-    return load_noise_bank(augment["noise_folder"], task.sample_rate, seed=recipe["data"]["seed"])
-
-
-def add_synthetic_speech(recipe: Recipe, task, splits: dict[str, pd.DataFrame], run_dir: Path):
-    """Mix espeak-ng renderings of the label words into training, when asked and possible."""
-    count = recipe["data"]["synthetic_clips_per_label"]
-    if not count:
-        return task
-    from toolkit.audio import tts
-
-    if not tts.espeak_available():
-        log.warning(
-            "espeak-ng not found: training without synthetic speech (install espeak-ng to mix it in)"
-        )
-        return task
-    # Rendered at the narrowest sample rate of the recordings, so synthetic clips carry no
-    # high-frequency band the real ones lack (which a model would learn to tell them apart by).
-    rate = int(min(task.sample_rate, splits["train"]["file_rate"].min()))
-    seed = recipe["data"]["seed"]
-    cache = synthetic_speech_cache() / f"{rate}hz-seed{seed}-{tts.rendering_settings_key()}"
-    clips = tts.synthesize_label_clips(task.labels, cache, rate, count, seed=seed)
-    if clips.empty:
-        log.info("synthetic speech: no label is a speakable word; none mixed in")
-        return task
-    from toolkit.audio.io import audio_info
-
-    clips = clips.assign(
-        source=[f"synthetic {Path(p).name}" for p in clips["audio"]],
-        duration=[audio_info(p).duration for p in clips["audio"]],
-        file_rate=rate,
-    )
-    spoken = sorted(clips["label"].unique())
-    log.info(
-        "synthetic speech: mixed %d espeak-ng clips at %d Hz into training (%d per label for %s)",
-        len(clips),
-        rate,
-        count,
-        ", ".join(spoken),
-    )
-    splits["train"] = pd.concat([splits["train"], clips], ignore_index=True)
-    return task
-
-
-def synthetic_speech_cache() -> Path:
-    """Where rendered clips are kept between runs ($TOOLKIT_CACHE, else ~/.cache/toolkit)."""
-    root = (
-        os.environ.get("TOOLKIT_CACHE")
-        or Path(os.environ.get("XDG_CACHE_HOME", Path.home() / ".cache")) / "toolkit"
-    )
-    return Path(root) / "synthetic_speech"
 
 
 def open_run(run_dir: str | Path) -> Run:
@@ -352,11 +315,10 @@ def open_run(run_dir: str | Path) -> Run:
             f"{run_dir}: not a trained run directory (no {RESOLVED_RECIPE} or model.keras)"
         )
     recipe = load_recipe(recipe_path)
-    task = build_task(recipe)
-    task.run_directory = run_dir
+    task = build_task(recipe, run_dir)
     # Importing the component classes registers them for deserialization.
-    registry.get("features", recipe["features"]["type"])
-    registry.get("model", recipe["model"]["type"])
+    registry.get("features", recipe.component("features")["type"])
+    registry.get("model", recipe.component("model")["type"])
     task.register_layers()
 
     model = keras.saving.load_model(model_path, compile=False)
@@ -364,27 +326,32 @@ def open_run(run_dir: str | Path) -> Run:
 
 
 def evaluate(
-    run: Run, manifest: str | None = None, splits: tuple[str, ...] = ("valid", "test")
+    run: Run, manifest: str | Path | None = None, splits: tuple[str, ...] = ("valid", "test")
 ) -> dict:
     """Metrics for the run's test (and validation) split, or for another manifest."""
     from toolkit.data.manifest import read_source
     from toolkit.evaluation import plot_learning_curves, update_metrics
 
     recipe, task = run.recipe, run.task
-    batch_size = recipe["train"]["batch_size"]
+    batch_size = recipe.train.batch_size
     if manifest is not None:
+        data = recipe.data
         frame = read_source(
-            manifest,
-            recipe["data"]["columns"],
+            str(manifest),
+            data.columns,
             task.required_columns,
             task.path_columns,
-            getattr(task, "folder_reader", None),
-            recipe["data"]["encoding_errors"],
-            getattr(task, "file_reader", None),
+            task.read_folder,
+            data.encoding_errors,
+            task.read_file,
         )
-        frames = task.check_splits({"data": frame}, recipe["data"]["on_error"], [])
+        frames = task.check_splits({"data": frame}, on_error=data.on_error, skipped=[])
         metrics = task.evaluate(
-            run.model, frames["data"], Path(manifest).stem, run.directory, batch_size
+            model=run.model,
+            frame=frames["data"],
+            split=Path(manifest).stem,
+            output_dir=run.directory,
+            batch_size=batch_size,
         )
         name = f"data:{Path(manifest).name}"
         update_metrics(run.directory, name, compact(metrics))
@@ -395,14 +362,18 @@ def evaluate(
     for name in splits:
         if name in run.splits:
             results[name] = task.evaluate(
-                run.model, run.splits[name], name, run.directory, batch_size
+                model=run.model,
+                frame=run.splits[name],
+                split=name,
+                output_dir=run.directory,
+                batch_size=batch_size,
             )
             update_metrics(run.directory, name, compact(results[name]))
     plot_learning_curves(
         run.directory / "history.csv",
         run.directory / "plots" / "learning_curves.png",
-        recipe["train"]["monitor"] or task.default_monitor,
-        recipe["train"]["select"],
+        recipe.train.monitor or task.default_monitor,
+        recipe.train.select,
     )
     return results
 
@@ -424,15 +395,23 @@ def xla_compiled(model):
     return call
 
 
-def export(run: Run, output: str | Path | None = None, force: bool = False) -> Path:
-    from toolkit.export import write_saved_model
+def export(
+    run: Run,
+    output: str | Path | None = None,
+    force: bool = False,
+    format_name: str = "saved_model",
+) -> Path:
+    """Write the run's model in `format_name` (one of the task's `export_formats`) so that it
+    takes raw input; RUN_DIR/export/<format_name> unless `output` says."""
+    from toolkit.export import writer
 
-    target = Path(output) if output else run.directory / "export" / "saved_model"
-    settings = run.recipe["export"]
+    write = writer(format_name, run.task.export_formats)
+    target = Path(output) if output else run.directory / "export" / format_name
+    settings = run.recipe.export
     serving_model = run.model
-    if settings["jit_compile"] and getattr(run.task, "fixed_input_shapes", False):
+    if settings.jit_compile and run.task.fixed_input_shapes:
         serving_model = xla_compiled(run.model)
-    endpoints = run.task.export_endpoints(serving_model, settings["top_k"])
-    path = write_saved_model(run.model, endpoints, target, force)
-    log.info("exported SavedModel to %s", path)
+    endpoints = run.task.export_endpoints(model=serving_model, top_k=settings.top_k)
+    path = write(run.model, endpoints, target, force)
+    log.info("exported %s to %s", format_name, path)
     return path

@@ -13,6 +13,7 @@ from typing import Any
 import keras
 import tensorflow as tf
 
+from toolkit.config import TrainConfig
 from toolkit.errors import ToolkitError
 from toolkit.history import kept_epoch, monitor_mode, selection_message
 
@@ -52,13 +53,13 @@ def set_seeds(seed: int) -> None:
     keras.utils.set_random_seed(seed)
 
 
-def learning_rate(train: dict[str, Any], steps_per_epoch: int):
+def learning_rate(train: TrainConfig, steps_per_epoch: int):
     """A constant rate, or cosine decay with linear warm-up, in optimizer steps."""
-    rate = train["learning_rate"]
-    if train["schedule"] != "cosine":
+    rate = train.learning_rate
+    if train.schedule != "cosine":
         return rate
-    total = max(1, train["epochs"] * steps_per_epoch)
-    warmup = min(int(train["warmup_epochs"] * steps_per_epoch), total - 1)
+    total = max(1, train.epochs * steps_per_epoch)
+    warmup = min(int(train.warmup_epochs * steps_per_epoch), total - 1)
     if warmup > 0:
         return keras.optimizers.schedules.CosineDecay(
             0.0, decay_steps=total - warmup, warmup_target=rate, warmup_steps=warmup, alpha=0.01
@@ -66,16 +67,16 @@ def learning_rate(train: dict[str, Any], steps_per_epoch: int):
     return keras.optimizers.schedules.CosineDecay(rate, decay_steps=total, alpha=0.01)
 
 
-def build_optimizer(train: dict[str, Any], steps_per_epoch: int):
+def build_optimizer(train: TrainConfig, steps_per_epoch: int):
     schedule = learning_rate(train, steps_per_epoch)
     options: dict[str, Any] = {"learning_rate": schedule}
-    if train["clip_norm"]:
-        options["global_clipnorm"] = train["clip_norm"]
-    if train["ema_momentum"] is not None:
-        options.update(use_ema=True, ema_momentum=train["ema_momentum"])
-    if train["optimizer"] == "adamw":
-        return keras.optimizers.AdamW(weight_decay=train["weight_decay"] or 1e-4, **options)
-    if train["optimizer"] == "sgd":
+    if train.clip_norm:
+        options["global_clipnorm"] = train.clip_norm
+    if train.ema_momentum is not None:
+        options.update(use_ema=True, ema_momentum=train.ema_momentum)
+    if train.optimizer == "adamw":
+        return keras.optimizers.AdamW(weight_decay=train.weight_decay or 1e-4, **options)
+    if train.optimizer == "sgd":
         return keras.optimizers.SGD(momentum=0.9, nesterov=True, **options)
     return keras.optimizers.Adam(**options)
 
@@ -146,7 +147,7 @@ def keras_verbosity(verbose: int) -> tuple[int, bool]:
     return 0, True
 
 
-def callbacks(train: dict[str, Any], run_dir: Path, monitor: str, scores: list = ()) -> list:
+def callbacks(train: TrainConfig, run_dir: Path, monitor: str, scores: list = ()) -> list:
     """`scores` (callbacks that add validation metrics to the logs) run first, so the
     checkpoint, early stopping and the CSV log see what they add."""
     checkpoints = Path(run_dir) / "checkpoints"
@@ -156,7 +157,7 @@ def callbacks(train: dict[str, Any], run_dir: Path, monitor: str, scores: list =
     # end-of-epoch callbacks after it (scores, checkpoints), and swapped out to train on.
     averaging = (
         [keras.callbacks.SwapEMAWeights(swap_on_epoch=True)]
-        if train["ema_momentum"] is not None
+        if train.ema_momentum is not None
         else []
     )
     items = [
@@ -170,22 +171,22 @@ def callbacks(train: dict[str, Any], run_dir: Path, monitor: str, scores: list =
         keras.callbacks.TensorBoard(log_dir=str(Path(run_dir) / "logs"), write_graph=False),
         NanGuard(),
     ]
-    if train["early_stopping_patience"]:
+    if train.early_stopping_patience:
         items.append(
             keras.callbacks.EarlyStopping(
                 monitor=monitor,
                 mode=mode,
-                patience=train["early_stopping_patience"],
+                patience=train.early_stopping_patience,
                 restore_best_weights=False,
             )
         )
-    if train["schedule"] == "plateau":
+    if train.schedule == "plateau":
         items.append(
             keras.callbacks.ReduceLROnPlateau(
                 monitor=monitor,
                 mode=mode,
                 factor=0.5,
-                patience=max(2, (train["early_stopping_patience"] or 10) // 3),
+                patience=max(2, (train.early_stopping_patience or 10) // 3),
             )
         )
     return items
@@ -195,7 +196,7 @@ def fit(
     model,
     train_data,
     valid_data,
-    train: dict[str, Any],
+    train: TrainConfig,
     run_dir: Path,
     monitor: str,
     class_weight: dict[int, float] | None = None,
@@ -205,13 +206,13 @@ def fit(
 
     Logs how training ended and which epoch's weights `train.select` keeps."""
     items = callbacks(train, run_dir, monitor, scores)
-    verbose, per_epoch = keras_verbosity(train["verbose"])
+    verbose, per_epoch = keras_verbosity(train.verbose)
     if per_epoch:
-        items.append(EpochLog(train["epochs"]))
+        items.append(EpochLog(train.epochs))
     history = model.fit(
         train_data,
         validation_data=valid_data,
-        epochs=train["epochs"],
+        epochs=train.epochs,
         callbacks=items,
         class_weight=class_weight,
         verbose=verbose,
@@ -222,10 +223,10 @@ def fit(
     report_selection(
         Path(run_dir) / "history.csv",
         monitor,
-        train["select"],
-        train["epochs"],
+        train.select,
+        train.epochs,
         stopped_early=bool(stopper is not None and stopper.wait >= stopper.patience),
-        patience=train["early_stopping_patience"],
+        patience=train.early_stopping_patience,
     )
     return history
 

@@ -13,7 +13,6 @@ from toolkit.data.speech_pipeline import (
     recorded_lengths,
     speech_dataset,
 )
-from toolkit.schema import dataclass_defaults
 
 RATE = 8000
 
@@ -31,8 +30,7 @@ def _clips(tmp_path, count: int = 23) -> tuple[list[str], np.ndarray]:
 def test_batches_per_epoch_are_known_and_exact_with_speed_perturbation(tmp_path):
     paths, lengths = _clips(tmp_path)
     boundaries = bucket_boundaries(lengths, 4)
-    augment = dataclass_defaults(SpeechAugmentConfig)
-    augment.update(speed_factors=[0.9, 1.0, 1.1], gain_db_range=[-3.0, 3.0])
+    augment = SpeechAugmentConfig(speed_factors=[0.9, 1.0, 1.1], gain_db_range=[-3.0, 3.0])
     dataset = speech_dataset(
         paths, [[1, 2]] * len(paths), RATE, 4, True, augment, boundaries=boundaries
     )

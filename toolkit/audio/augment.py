@@ -15,6 +15,7 @@ import numpy as np
 import tensorflow as tf
 
 from toolkit.audio.io import SUPPORTED_EXTENSIONS, read_audio
+from toolkit.config import AudioAugmentConfig
 from toolkit.errors import DataError
 
 # Keeps RMS ratios finite for silent clips and silent noise.
@@ -161,7 +162,7 @@ class FrequencyWarp(keras.layers.Layer):
         return config
 
 
-def feature_augmentation_layers(augment: dict, features) -> list[keras.layers.Layer]:
+def feature_augmentation_layers(augment: AudioAugmentConfig, features) -> list[keras.layers.Layer]:
     """The recipe's training-only feature augmentations, in order: the mel-axis warp, then
     SpecAugment masks (so masked bands stay exactly zero). Raises ValueError naming the
     `augment` setting that cannot be used."""
@@ -169,20 +170,20 @@ def feature_augmentation_layers(augment: dict, features) -> list[keras.layers.La
 
     layers = []
     try:
-        if augment.get("frequency_warp"):
+        if augment.frequency_warp:
             if isinstance(features, MFCC):
                 raise ValueError(
                     "frequency_warp stretches the mel axis, so it needs log_mel features; "
                     "set it to 0 with mfcc"
                 )
-            layers.append(FrequencyWarp(augment["frequency_warp"], name="frequency_warp"))
-        if augment["time_masks"] or augment["frequency_masks"]:
+            layers.append(FrequencyWarp(augment.frequency_warp, name="frequency_warp"))
+        if augment.time_masks or augment.frequency_masks:
             layers.append(
                 SpecAugment(
-                    time_masks=augment["time_masks"],
-                    time_mask_max=augment["time_mask_max"],
-                    frequency_masks=augment["frequency_masks"],
-                    frequency_mask_max=augment["frequency_mask_max"],
+                    time_masks=augment.time_masks,
+                    time_mask_max=augment.time_mask_max,
+                    frequency_masks=augment.frequency_masks,
+                    frequency_mask_max=augment.frequency_mask_max,
                     name="spec_augment",
                 )
             )
@@ -191,7 +192,7 @@ def feature_augmentation_layers(augment: dict, features) -> list[keras.layers.La
     return layers
 
 
-def augment_features(hidden, augment: dict, features) -> tf.Tensor:
+def augment_features(hidden, augment: AudioAugmentConfig, features) -> tf.Tensor:
     """`feature_augmentation_layers` applied to a symbolic Keras tensor of features."""
     for layer in feature_augmentation_layers(augment, features):
         hidden = layer(hidden)

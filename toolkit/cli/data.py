@@ -2,11 +2,16 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import click
 
 from toolkit.cli.common import handle_errors, set_option, setup_logging
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 
 @click.group()
@@ -75,10 +80,35 @@ def prepare(name: str, root: str, output: str, options: tuple[str, ...]) -> None
     splits = registry.get("dataset", name)(root, **parsed)
     folder = Path(output)
     for split, frame in splits.items():
-        frame = frame.copy()
-        frame["audio"] = [str(Path(p).resolve()) for p in frame["audio"]]
-        write_csv_atomically(frame, folder / f"{split}.csv")
-        click.echo(f"{split}: {len(frame)} rows -> {folder / f'{split}.csv'}")
+        write_csv_atomically(manifest_table(frame), folder / f"{split}.csv")
+        click.echo(f"{split}: {describe(frame)} -> {folder / f'{split}.csv'}")
+
+
+def manifest_table(frame: pd.DataFrame) -> pd.DataFrame:
+    """A preparer's split as a CSV manifest: absolute audio paths (the manifest may be moved
+    away from the data), token and tag lists as JSON lists (a CSV cell holds text)."""
+    frame = frame.copy()
+    if "audio" in frame:
+        frame["audio"] = [str(Path(path).resolve()) for path in frame["audio"]]
+    for column in ("tokens", "tags"):
+        if column in frame:
+            frame[column] = [json.dumps(list(items), ensure_ascii=False) for items in frame[column]]
+    return frame
+
+
+def describe(frame: pd.DataFrame) -> str:
+    """What a split holds, in the data's own terms: utterances, texts or tagged sentences."""
+
+    def count(number: int, noun: str) -> str:
+        return f"{number} {noun}" if number == 1 else f"{number} {noun}s"
+
+    if "tags" in frame:
+        tags = {tag for sentence in frame["tags"] for tag in sentence}
+        return f"{count(len(frame), 'sentence')}, {count(len(tags), 'tag')}"
+    items = count(len(frame), "utterance" if "audio" in frame else "text")
+    if "label" in frame:
+        return f"{items}, {count(frame['label'].nunique(), 'label')}"
+    return items
 
 
 @data.command()
@@ -100,5 +130,5 @@ def check(recipe: str, overrides: tuple[str, ...]) -> None:
         skipped = Path(scratch) / "skipped.csv"
         if skipped.is_file():
             click.echo(skipped.read_text(), nl=False)
-    for line in task.summary(splits, resolved["data"]["min_examples_per_class"]):
+    for line in task.summary(splits, min_examples=resolved.data.min_examples_per_class):
         click.echo(line)

@@ -51,13 +51,12 @@ def read_transcripts(source: str, column: str, overrides: tuple[str, ...]) -> li
     if path.suffix.lower() in (".yaml", ".yml"):
         from toolkit import runner
         from toolkit.recipes import load_recipe
+        from toolkit.tasks.speech_recognition import SpeechRecognition
 
         recipe = load_recipe(path, overrides)
         task = runner.build_task(recipe)
-        if not hasattr(task, "normalize"):
-            raise DataError(
-                f"{path}: not a speech recognition recipe (task {recipe['task']['type']})"
-            )
+        if not isinstance(task, SpeechRecognition):
+            raise DataError(f"{path}: not a speech recognition recipe (task {task.name})")
         with tempfile.TemporaryDirectory() as scratch:
             splits = runner.load_data(recipe, task, Path(scratch))
         return list(splits["train"]["transcript"])

@@ -14,7 +14,7 @@ def recipes() -> None:
 
 @recipes.command("list")
 def list_command() -> None:
-    """Names of the recipes under recipes/."""
+    """Names of the shipped recipes, for `toolkit run NAME`."""
     from toolkit.recipes import list_recipes
 
     for name in list_recipes():
@@ -28,12 +28,9 @@ def list_command() -> None:
 @handle_errors
 def show(name: str, overrides: tuple[str, ...], resolved: bool) -> None:
     """Print recipe NAME (a path, or task/name from `toolkit recipes list`)."""
-    from toolkit.errors import RecipeError
     from toolkit.recipes import find_recipe, load_recipe
 
     path = find_recipe(name)
-    if not path.is_file():
-        raise RecipeError(f"{name}: no such recipe (see `toolkit recipes list`)")
     if resolved or overrides:
         click.echo(load_recipe(path, overrides).to_yaml(), nl=False)
     else:

@@ -14,6 +14,7 @@ from toolkit.cli.common import (
     set_option,
     setup_logging,
 )
+from toolkit.export import FORMATS
 
 
 def _prepare(recipe_path: str, overrides: tuple[str, ...], epochs: int | None, output: str | None):
@@ -64,7 +65,7 @@ def run(
     trained = runner.train(resolved, run_dir, device)
     results = runner.evaluate(trained)
     _print_metrics(results)
-    if resolved["export"]["enabled"]:
+    if resolved.export.enabled:
         runner.export(trained, force=True)
     click.echo(f"run directory: {run_dir}")
 
@@ -111,17 +112,25 @@ def evaluate(run_dir: str, manifest: str | None, device: str) -> None:
 @click.command()
 @click.argument("run_dir", type=click.Path(exists=True, file_okay=False))
 @click.option(
-    "--output", "-o", type=click.Path(file_okay=False), help="Default: RUN_DIR/export/saved_model."
+    "--output", "-o", type=click.Path(file_okay=False), help="Default: RUN_DIR/export/FORMAT."
 )
 @click.option("--force", is_flag=True, help="Replace an existing export.")
+@click.option(
+    "--format",
+    "format_name",
+    type=click.Choice(sorted(FORMATS)),
+    default="saved_model",
+    show_default=True,
+    help="Export format.",
+)
 @handle_errors
-def export(run_dir: str, output: str | None, force: bool) -> None:
-    """Export a trained RUN_DIR as a SavedModel that takes raw input."""
+def export(run_dir: str, output: str | None, force: bool, format_name: str) -> None:
+    """Export a trained RUN_DIR as a model that takes raw input (a SavedModel by default)."""
     select_device("cpu")
     from toolkit import runner
 
     setup_logging()
-    click.echo(str(runner.export(runner.open_run(run_dir), output, force)))
+    click.echo(str(runner.export(runner.open_run(run_dir), output, force, format_name)))
 
 
 @click.command()

@@ -6,8 +6,6 @@ the same pass.
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import pandas as pd
 
 from toolkit.audio.io import audio_info
@@ -49,16 +47,3 @@ def check_audio_rows(
         rates.append(info.sample_rate)
     checked = frame.assign(duration=durations, file_rate=rates)
     return checked[keep].reset_index(drop=True)
-
-
-def write_skipped(skipped: list[dict], run_dir: Path) -> Path | None:
-    """List skipped rows in RUN_DIR/skipped.csv (added to rows listed earlier in the run)
-    so nothing is dropped silently."""
-    if not skipped:
-        return None
-    path = Path(run_dir) / "skipped.csv"
-    table = pd.DataFrame(skipped)
-    if path.is_file():
-        table = pd.concat([pd.read_csv(path, dtype=str, keep_default_na=False), table])
-    table.to_csv(path, index=False)
-    return path

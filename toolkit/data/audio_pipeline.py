@@ -2,14 +2,13 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 import numpy as np
 import tensorflow as tf
 
 from toolkit.audio import augment as waveform_augment
 from toolkit.audio import signal
 from toolkit.audio.io import read_audio
+from toolkit.config import AudioAugmentConfig
 
 
 def decode_files(paths: list[str], sample_rate: int) -> tf.data.Dataset:
@@ -29,7 +28,7 @@ def decode_files(paths: list[str], sample_rate: int) -> tf.data.Dataset:
 
 def augment_waveform(
     waveform: tf.Tensor,
-    augment: dict[str, Any],
+    augment: AudioAugmentConfig,
     sample_rate: int,
     noise_bank: tf.Tensor | None,
     seed: tf.Tensor | None = None,
@@ -44,18 +43,18 @@ def augment_waveform(
     own length would drop up to the whole shift from one end of it.
     """
     speed_seed, shift_seed, gain_seed, noise_seed, apply_seed = waveform_augment.split_seed(seed, 5)
-    speed_min, speed_max = augment["speed_range"]
+    speed_min, speed_max = augment.speed_range
     if speed_min != 1.0 or speed_max != 1.0:
         waveform = waveform_augment.random_speed(waveform, speed_min, speed_max, speed_seed)
-    gain_min, gain_max = augment["gain_db_range"]
+    gain_min, gain_max = augment.gain_db_range
     if gain_min != 0.0 or gain_max != 0.0:
         waveform = waveform_augment.random_gain(waveform, gain_min, gain_max, gain_seed)
-    if noise_bank is not None and augment["noise_probability"] > 0:
-        snr_min, snr_max = augment["noise_snr_db_range"]
+    if noise_bank is not None and augment.noise_probability > 0:
+        snr_min, snr_max = augment.noise_snr_db_range
         noisy = waveform_augment.mix_noise(waveform, noise_bank, snr_min, snr_max, noise_seed)
-        apply = waveform_augment.uniform_draw(0.0, 1.0, apply_seed) < augment["noise_probability"]
+        apply = waveform_augment.uniform_draw(0.0, 1.0, apply_seed) < augment.noise_probability
         waveform = tf.cond(apply, lambda: noisy, lambda: waveform)
-    max_shift = int(round(augment["time_shift_ms"] * sample_rate / 1000))
+    max_shift = int(round(augment.time_shift_ms * sample_rate / 1000))
     if max_shift > 0:
         if clip_samples is None:
             waveform = tf.pad(waveform, [[max_shift, max_shift]])
@@ -78,7 +77,7 @@ def classification_dataset(
     clip_samples: int,
     batch_size: int,
     training: bool,
-    augment: dict[str, Any] | None = None,
+    augment: AudioAugmentConfig | None = None,
     noise_bank: np.ndarray | None = None,
     cache: bool = True,
     seed: int = 0,

@@ -8,13 +8,19 @@ Every split comes back as a DataFrame with the task's canonical columns (e.g. `a
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 import pandas as pd
 
 from toolkit import registry
+from toolkit.config import DataConfig
 from toolkit.errors import DataError
+
+# A task's readers of a class folder, and of files in a format of its own (None: a table).
+FolderReader = Callable[[Path], pd.DataFrame]
+FileReader = Callable[..., pd.DataFrame | None]
 
 TABLE_READERS = {
     ".csv": lambda path, errors: pd.read_csv(
@@ -121,9 +127,9 @@ def read_source(
     columns: dict[str, str],
     required: tuple[str, ...],
     path_columns: tuple[str, ...],
-    folder_reader: Any | None,
+    folder_reader: FolderReader | None,
     encoding_errors: str = "strict",
-    file_reader: Any | None = None,
+    file_reader: FileReader | None = None,
 ) -> pd.DataFrame:
     """A manifest file, or (when the task can read one) a folder with one sub-folder per class."""
     path = Path(source)
@@ -137,7 +143,7 @@ def read_source(
         return frame.reset_index(drop=True)
     if file_reader is not None and path.is_file():
         # Task-specific formats (CoNLL files for tagging); None means "read it as a table".
-        frame = file_reader(path, encoding_errors)
+        frame = file_reader(path, encoding_errors=encoding_errors)
         if frame is not None:
             return frame.reset_index(drop=True)
     return read_manifest(path, columns, required, path_columns, encoding_errors)
@@ -159,38 +165,39 @@ def split_validation(train: pd.DataFrame, fraction: float, seed: int, stratify: 
 
 
 def load_splits(
-    data: dict[str, Any],
+    data: DataConfig,
     required: tuple[str, ...],
     path_columns: tuple[str, ...] = (),
-    folder_reader: Any | None = None,
+    folder_reader: FolderReader | None = None,
     stratify: str | None = None,
-    file_reader: Any | None = None,
+    file_reader: FileReader | None = None,
 ) -> dict[str, pd.DataFrame]:
     """Train, valid and test DataFrames from the recipe's `data` block."""
     splits: dict[str, pd.DataFrame] = {}
-    if data["dataset"]:
-        if not data["root"]:
+    if data.dataset:
+        if not data.root:
             raise DataError(
-                f"data.root: the {data['dataset']} dataset needs its folder (--set data.root=PATH)"
+                f"data.root: the {data.dataset} dataset needs its folder (--set data.root=PATH)"
             )
-        prepare = registry.get("dataset", data["dataset"])
-        splits = dict(prepare(data["root"], **data["options"]))
+        prepare = registry.get("dataset", data.dataset)
+        splits = dict(prepare(data.root, **data.options))
         for name, frame in splits.items():
             frame = frame.reset_index(drop=True)
             if "source" not in frame.columns:
                 frame["source"] = [
-                    f"{data['dataset']} {name} #{index + 1}" for index in range(len(frame))
+                    f"{data.dataset} {name} #{index + 1}" for index in range(len(frame))
                 ]
             splits[name] = frame
-    for name in ("train", "valid", "test"):
-        if data[name]:
+    given = {"train": data.train, "valid": data.valid, "test": data.test}
+    for name, source in given.items():
+        if source:
             splits[name] = read_source(
-                data[name],
-                data["columns"],
+                source,
+                data.columns,
                 required,
                 path_columns,
                 folder_reader,
-                data["encoding_errors"],
+                data.encoding_errors,
                 file_reader,
             )
     if "train" not in splits:
@@ -199,6 +206,6 @@ def load_splits(
         )
     if "valid" not in splits:
         splits["train"], splits["valid"] = split_validation(
-            splits["train"], data["valid_fraction"], data["seed"], stratify
+            splits["train"], data.valid_fraction, data.seed, stratify
         )
     return splits

@@ -11,12 +11,12 @@ Keras (steps shown as i/N, no "input ran out of data" warning after the last, sh
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import Any
 
 import numpy as np
 import tensorflow as tf
 
 from toolkit.audio import augment as waveform_augment
+from toolkit.config import SpeechAugmentConfig
 from toolkit.data.audio_pipeline import augment_waveform, decode_files, example_seeds
 
 
@@ -59,7 +59,7 @@ def speech_dataset(
     sample_rate: int,
     batch_size: int,
     training: bool,
-    augment: dict[str, Any] | None = None,
+    augment: SpeechAugmentConfig | None = None,
     noise_bank: np.ndarray | None = None,
     cache: bool = True,
     seed: int = 0,
@@ -90,7 +90,7 @@ def speech_dataset(
         dataset = dataset.shuffle(min(len(paths), 10_000), seed=seed, reshuffle_each_iteration=True)
         if augment is not None:
             bank = None if noise_bank is None else tf.constant(noise_bank, dtype=tf.float32)
-            factors = [float(f) for f in augment.get("speed_factors", [1.0])]
+            factors = [float(f) for f in augment.speed_factors]
 
             def perturb(example, example_seed):
                 waveform, ids, key = example

@@ -108,9 +108,9 @@ def report_truncation(tokenizer, texts: np.ndarray) -> None:
 
 def check_tokenizer_fits(tokenizer, backbone) -> None:
     """A bag-of-n-grams backbone needs a bag; a sequence backbone needs token ids."""
-    wanted = getattr(backbone, "input_kind", "sequence")
+    wanted = backbone.input_kind
     given = "sequence" if tokenizer.output_mode == "sequence" else "bag"
-    if wanted == "bag" and not getattr(tokenizer, "gives_bags", True):
+    if wanted == "bag" and not tokenizer.gives_bags:
         raise ValueError(
             f"model {type(backbone).__name__} reads a bag of tokens but the "
             f"{type(tokenizer).__name__} gives sequences only (use a sequence model such as "

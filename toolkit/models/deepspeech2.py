@@ -18,6 +18,7 @@ import tensorflow as tf
 from keras import layers
 
 from toolkit.models.sequence_lengths import (
+    KeepsLengths,
     odd_kernel,
     strided_length,
     strided_lengths,
@@ -34,7 +35,7 @@ from toolkit.models.validation import rnn_type as check_rnn_type
 
 
 @keras.saving.register_keras_serializable(package="toolkit")
-class DeepSpeech2(layers.Layer):
+class DeepSpeech2(layers.Layer, KeepsLengths):
     """Conv2D front end → bidirectional recurrent stack.
 
     Args:

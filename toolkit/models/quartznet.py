@@ -21,6 +21,7 @@ import tensorflow as tf
 from keras import layers
 
 from toolkit.models.sequence_lengths import (
+    KeepsLengths,
     odd_kernel,
     strided_length,
     strided_lengths,
@@ -104,7 +105,7 @@ class SeparableConvolution(layers.Layer):
 
 
 @keras.saving.register_keras_serializable(package="toolkit")
-class QuartzNet(layers.Layer):
+class QuartzNet(layers.Layer, KeepsLengths):
     """Prolog → residual blocks of separable convolutions → epilog.
 
     Args:

@@ -10,6 +10,15 @@ from __future__ import annotations
 import tensorflow as tf
 
 
+class KeepsLengths:
+    """Declares a backbone that takes `lengths=` (frames per utterance) and returns the
+    lengths of its output: what speech recognition needs to align CTC labels."""
+
+    def output_length(self, frames: int) -> int:
+        """Output frames for an utterance of `frames` input frames."""
+        raise NotImplementedError
+
+
 def strided_length(length: int, stride: int) -> int:
     """Frames out of a symmetric-padded, odd-kernel convolution: ceil(length / stride)."""
     return (length - 1) // stride + 1 if length > 0 else 0

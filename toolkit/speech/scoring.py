@@ -1,9 +1,8 @@
-"""Word and character error rates (jiwer), per-utterance errors, and the validation callback."""
+"""Word and character error rates (jiwer), and per-utterance errors."""
 
 from __future__ import annotations
 
 import jiwer
-import keras
 import pandas as pd
 
 
@@ -41,22 +40,3 @@ def utterance_errors(
     return table.sort_values(["word_errors", "wer"], ascending=False, kind="stable").reset_index(
         drop=True
     )
-
-
-class ValidationErrorRates(keras.callbacks.Callback):
-    """Greedy-decodes the validation split after every epoch and adds `val_wer` and `val_cer`
-    to the logs (checkpoints and early stopping read them; it must come before them)."""
-
-    def __init__(self, task, valid: pd.DataFrame, batch_size: int):
-        super().__init__()
-        self.task = task
-        self.valid = valid
-        self.references = list(valid["transcript"])
-        self.batch_size = batch_size
-
-    def on_epoch_end(self, epoch: int, logs: dict | None = None) -> None:
-        hypotheses = self.task.transcribe(self.model, self.valid, self.batch_size, ("greedy",))
-        rates = error_rates(self.references, hypotheses["greedy"])
-        if logs is not None:
-            logs["val_wer"] = rates["wer"]
-            logs["val_cer"] = rates["cer"]

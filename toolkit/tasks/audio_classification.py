@@ -13,19 +13,20 @@ from typing import Any, Literal
 import numpy as np
 import pandas as pd
 
-from toolkit.config import AudioAugmentConfig
+from toolkit.config import AudioAugmentConfig, DataConfig
 from toolkit.errors import DataError
-from toolkit.tasks.base import Task, single_label_loss
+from toolkit.tasks import classification
+from toolkit.tasks.audio import AudioTask
+from toolkit.tasks.base import single_label_loss
 
 log = logging.getLogger("toolkit")
 
 
-class AudioClassification(Task):
+class AudioClassification(AudioTask):
     """Head, loss, metrics, evaluation and export signatures for audio classification."""
 
-    augment_config = AudioAugmentConfig
+    name = "audio_classification"
     required_columns = ("audio", "label")
-    path_columns = ("audio",)
     default_monitor = "val_accuracy"
     # Clips are padded or cropped before the model, so XLA compiles it once per batch size.
     fixed_input_shapes = True
@@ -53,9 +54,6 @@ class AudioClassification(Task):
         self.label_smoothing = label_smoothing
         self.class_weights = class_weights
 
-    def feature_arguments(self) -> dict[str, Any]:
-        return {"sample_rate": self.sample_rate}
-
     def register_layers(self) -> None:
         import toolkit.audio.augment  # noqa: F401  (SpecAugment, FrequencyWarp)
         import toolkit.losses  # noqa: F401  (a compiled checkpoint's loss)
@@ -78,14 +76,13 @@ class AudioClassification(Task):
 
     # Data ----------------------------------------------------------------------------
 
-    @staticmethod
-    def folder_reader(folder: Path) -> pd.DataFrame:
+    def read_folder(self, folder: Path) -> pd.DataFrame:
         from toolkit.data.preparers.folder import read_class_folders
 
         return read_class_folders(folder)
 
     def check_splits(
-        self, splits: dict[str, pd.DataFrame], on_error: str, skipped: list[dict]
+        self, splits: dict[str, pd.DataFrame], *, on_error: str, skipped: list[dict]
     ) -> dict[str, pd.DataFrame]:
         """Check audio files and labels; fix the label list from training when not given."""
         from toolkit.data.audio_check import check_audio_rows
@@ -102,18 +99,28 @@ class AudioClassification(Task):
                 raise DataError(f"{name}: no usable rows left")
         if self.labels is None:
             self.labels = sorted(checked["train"]["label"].astype(str).unique().tolist())
-        known = set(self.labels)
-        for name, frame in checked.items():
-            unseen = ~frame["label"].isin(known)
-            if unseen.any():
-                row = frame[unseen].iloc[0]
-                raise DataError(
-                    f"{name} {row.source}: label {row.label!r} never seen in training "
-                    f"(training labels: {', '.join(self.labels)})"
-                )
+        classification.check_known_labels(checked, self.labels, lambda label: (label,))
         return checked
 
-    def summary(self, splits: dict[str, pd.DataFrame], min_examples: int) -> list[str]:
+    def extend_training_data(
+        self, splits: dict[str, pd.DataFrame], *, data: DataConfig, run_dir: Path
+    ) -> dict[str, pd.DataFrame]:
+        """Mix `data.synthetic_clips_per_label` espeak-ng renderings of each label word into
+        training, when asked and espeak-ng is installed."""
+        if not data.synthetic_clips_per_label:
+            return splits
+        from toolkit.data.synthetic_speech import add_synthetic_speech
+
+        train = add_synthetic_speech(
+            splits["train"],
+            self.labels,
+            self.sample_rate,
+            data.synthetic_clips_per_label,
+            data.seed,
+        )
+        return {**splits, "train": train}
+
+    def summary(self, splits: dict[str, pd.DataFrame], *, min_examples: int) -> list[str]:
         """Lines describing what was found: classes, counts, sample rates, durations."""
         lines = []
         train = splits["train"]
@@ -147,21 +154,20 @@ class AudioClassification(Task):
         index = {label: i for i, label in enumerate(self.labels)}
         return frame["label"].map(index).to_numpy(dtype=np.int32)
 
-    def class_weight(self, frame: pd.DataFrame) -> dict[int, float] | None:
+    def class_weight(self, train: pd.DataFrame) -> dict[int, float] | None:
         """Balanced class weights (n / (k * count)) so rare classes are not ignored."""
         if self.class_weights == "none":
             return None
-        counts = np.bincount(self.label_ids(frame), minlength=len(self.labels)).astype(float)
-        weights = len(frame) / (len(self.labels) * np.maximum(counts, 1.0))
-        return {i: float(w) for i, w in enumerate(weights)}
+        return classification.balanced_class_weight(self.label_ids(train), len(self.labels))
 
     def dataset(
         self,
         frame: pd.DataFrame,
+        *,
         batch_size: int,
         training: bool,
-        augment=None,
-        noise_bank=None,
+        augment: AudioAugmentConfig | None = None,
+        resources: np.ndarray | None = None,
         cache: bool = True,
         seed: int = 0,
     ):
@@ -175,14 +181,14 @@ class AudioClassification(Task):
             batch_size,
             training,
             augment,
-            noise_bank,
+            resources,
             cache,
             seed,
         )
 
     # Model ---------------------------------------------------------------------------
 
-    def build_model(self, features, backbone, augment: dict[str, Any]):
+    def build_model(self, *, features: Any, backbone: Any, augment: AudioAugmentConfig):
         """waveform -> features -> (warp, SpecAugment) -> backbone -> pooling -> softmax."""
         import keras
 
@@ -212,7 +218,7 @@ class AudioClassification(Task):
         )(pooled)
         return keras.Model(waveform, probabilities, name="audio_classifier")
 
-    def loss(self):
+    def loss(self, *, model: Any):
         return single_label_loss(self.label_smoothing, len(self.labels))
 
     def metrics(self) -> list:
@@ -223,71 +229,54 @@ class AudioClassification(Task):
     # Evaluation ----------------------------------------------------------------------
 
     def evaluate(
-        self, model, frame: pd.DataFrame, split: str, output_dir: Path, batch_size: int = 64
+        self, *, model: Any, frame: pd.DataFrame, split: str, output_dir: Path, batch_size: int
     ) -> dict[str, Any]:
         """Metrics for one split, its confusion matrix PNG and the misclassified clips."""
-        from toolkit.evaluation import classification_metrics, plot_confusion_matrix
+        from toolkit.evaluation import classification_metrics
 
         probabilities = model.predict(
-            self.dataset(frame, batch_size, training=False, cache=False), verbose=0
+            self.dataset(frame, batch_size=batch_size, training=False, cache=False), verbose=0
         )
         true_ids = self.label_ids(frame)
         metrics = classification_metrics(true_ids, probabilities, self.labels)
-        plots = Path(output_dir) / "plots"
-        plots.mkdir(parents=True, exist_ok=True)
-        plot_confusion_matrix(
-            metrics["confusion_matrix"],
-            self.labels,
-            plots / f"confusion_{split}.png",
-            f"{split}: accuracy {metrics['accuracy']:.2%}",
+        classification.write_single_label_report(
+            metrics=metrics,
+            probabilities=probabilities,
+            true_ids=true_ids,
+            frame=frame,
+            labels=self.labels,
+            split=split,
+            output_dir=output_dir,
+            columns=("source", "audio"),
+            most_confident_first=False,
         )
-        predicted = probabilities.argmax(axis=-1)
-        wrong = np.flatnonzero(predicted != true_ids)
-        pd.DataFrame(
-            {
-                "source": frame["source"].to_numpy()[wrong],
-                "audio": frame["audio"].to_numpy()[wrong],
-                "label": frame["label"].to_numpy()[wrong],
-                "predicted": [self.labels[i] for i in predicted[wrong]],
-                "score": probabilities[wrong, predicted[wrong]],
-            }
-        ).to_csv(Path(output_dir) / f"errors_{split}.csv", index=False)
         return metrics
 
-    def predict_files(
-        self, model, paths: list[str], top_k: int, batch_size: int = 64
+    def predict(
+        self, *, model: Any, inputs: list[Any], names: list[str], top_k: int, batch_size: int
     ) -> pd.DataFrame:
-        """Top-k labels and scores for audio files, through the same pipeline as evaluation."""
+        """Top-k labels and scores for waveforms at the task's rate, padded or cropped as in
+        training."""
+        from toolkit.audio.io import pad_or_crop
         from toolkit.evaluation import top_k_table
 
-        frame = pd.DataFrame({"audio": paths, "label": self.labels[0]})
-        probabilities = model.predict(
-            self.dataset(frame, batch_size, training=False, cache=False), verbose=0
-        )
-        return top_k_table(paths, probabilities, self.labels, top_k)
+        clips = np.stack([pad_or_crop(waveform, self.clip_samples) for waveform in inputs])
+        probabilities = model.predict(clips, batch_size=batch_size, verbose=0)
+        return top_k_table(names, probabilities, self.labels, top_k)
 
     # Export --------------------------------------------------------------------------
 
-    def export_endpoints(self, model, top_k: int) -> dict[str, tuple[Any, list]]:
+    def export_endpoints(self, *, model: Any, top_k: int) -> dict[str, tuple[Any, list]]:
         """SavedModel signatures: float32 waveforms, and WAV bytes decoded in the graph."""
         import tensorflow as tf
 
         from toolkit.audio import signal
 
-        labels = tf.constant(self.labels)
         clip_samples, sample_rate = self.clip_samples, self.sample_rate
-        k = min(top_k, len(self.labels))
 
         def classify(waveforms):
             probabilities = model(signal.pad_or_crop(waveforms, clip_samples), training=False)
-            scores, indices = tf.math.top_k(probabilities, k=k)
-            return {
-                "label": tf.gather(labels, indices[:, 0]),
-                "score": scores[:, 0],
-                "probabilities": probabilities,
-                "top_k_labels": tf.gather(labels, indices),
-                "top_k_scores": scores,
-            }
+            return classification.classification_outputs(probabilities, self.labels, top_k)
 
         def from_waveforms(waveforms):
             return classify(waveforms)
@@ -306,8 +295,8 @@ class AudioClassification(Task):
 
         def metadata():
             return {
-                "labels": labels,
-                "task": tf.constant("audio_classification"),
+                "labels": tf.constant(self.labels),
+                "task": tf.constant(self.name),
                 "sample_rate": tf.constant(sample_rate),
                 "clip_samples": tf.constant(clip_samples),
             }

@@ -1,10 +1,22 @@
-"""What every task shares: the hooks the runner calls that most tasks leave as they are."""
+"""The task contract: every hook the runner, prediction, evaluation and the command line call.
+
+A task turns a backbone into a model and knows its data, loss, decoding, reports and exports.
+Hooks take keyword arguments and return what they build; optional capabilities are class
+attributes with defaults here, so callers never probe a task with `hasattr`.
+"""
 
 from __future__ import annotations
 
-from typing import Any
+from abc import ABC, abstractmethod
+from pathlib import Path
+from typing import Any, ClassVar, Literal
 
 import pandas as pd
+
+from toolkit.config import DataConfig, NoAugmentConfig
+from toolkit.errors import DataError
+
+InputKind = Literal["audio", "text"]
 
 
 def single_label_loss(label_smoothing: float, classes: int):
@@ -18,45 +30,161 @@ def single_label_loss(label_smoothing: float, classes: int):
     return SmoothedSparseCategoricalCrossentropy(classes, label_smoothing)
 
 
-class Task:
-    """Base class: a task turns a backbone into a model and knows its data, loss and exports."""
+class Task(ABC):
+    """Base class of the tasks; the registry name of each is its `name`."""
 
+    # Registry name; also the SavedModel's metadata["task"], which says how to call it.
+    name: ClassVar[str]
+    # What a model of this task predicts from: waveforms ("audio") or strings ("text").
+    input_kind: ClassVar[InputKind]
+    # The typed settings of the recipe's `augment` block.
+    augment_config: ClassVar[type] = NoAugmentConfig
+    # Canonical manifest columns the task reads, and those holding file paths.
+    required_columns: ClassVar[tuple[str, ...]] = ()
+    path_columns: ClassVar[tuple[str, ...]] = ()
     # Validation is carved out of train stratified by this column (None: a plain random split).
     stratify_column: str | None = "label"
+    # The validation metric that checkpoints and early stopping watch unless train.monitor says.
+    default_monitor: str = "val_loss"
     # Whether the model always sees the same input shape (per batch size) in the exported
     # endpoints; only then is it worth compiling with XLA (`export.jit_compile`).
-    fixed_input_shapes: bool = False
+    fixed_input_shapes: ClassVar[bool] = False
     # Whether the model's output is class probabilities that several trained models can
     # average (`train.ensemble`).
-    averages_members: bool = False
+    averages_members: ClassVar[bool] = False
+    # The export formats (names in `toolkit.export.FORMATS`) this task's models can be written in.
+    export_formats: ClassVar[tuple[str, ...]] = ("saved_model",)
+    # The run directory, given by the runner when it builds the task for a run (files the
+    # task writes or reads beside the model: subword units, a language model).
+    run_directory: Path | None = None
+
+    @abstractmethod
+    def get_config(self) -> dict[str, Any]:
+        """The constructor arguments that rebuild this task (saved in the resolved recipe)."""
+
+    # Settings ------------------------------------------------------------------------
 
     def feature_arguments(self) -> dict[str, Any]:
         """Constructor arguments the task gives its feature extractor or tokenizer."""
         return {}
 
-    def check_augment(self, augment: dict[str, Any], features) -> None:
+    def check_augment(self, *, augment: Any, features: Any) -> None:
         """Raise ValueError for an `augment` setting the model could not be built with; runs
-        before any data is read. Audio tasks build their feature augmentation layers from it."""
-        from toolkit.config import AudioAugmentConfig
-
-        if issubclass(self.augment_config, AudioAugmentConfig):
-            from toolkit.audio.augment import feature_augmentation_layers
-
-            feature_augmentation_layers(augment, features)
-
-    def adapt(self, features, train: pd.DataFrame) -> None:
-        """Fit what the features learn from training data (e.g. a vocabulary); none by default."""
-
-    def prepare_training(
-        self, splits: dict[str, pd.DataFrame], run_dir, augment: dict[str, Any]
-    ) -> list[dict]:
-        """Once the model is built: leave out rows it cannot learn from and write what
-        training needs beside the model; returns the rows left out (for skipped.csv)."""
-        return []
+        before any data is read."""
+        return None
 
     def register_layers(self) -> None:
         """Import the modules of the task's own layers so saved models can be loaded."""
+        return None
 
-    def validation_callbacks(self, valid: pd.DataFrame, batch_size: int) -> list:
+    # Data ----------------------------------------------------------------------------
+
+    def read_folder(self, folder: Path) -> pd.DataFrame:
+        """Rows from a folder given as a split (audio tasks: one sub-folder per class)."""
+        raise DataError(
+            f"{folder}: is a folder; this task reads manifest files (.csv, .tsv, .jsonl)"
+        )
+
+    def read_file(self, path: Path, *, encoding_errors: str = "strict") -> pd.DataFrame | None:
+        """Rows from a file in a format of the task's own (CoNLL for tagging); None reads it
+        as a manifest table."""
+        return None
+
+    @abstractmethod
+    def check_splits(
+        self, splits: dict[str, pd.DataFrame], *, on_error: str, skipped: list[dict]
+    ) -> dict[str, pd.DataFrame]:
+        """Checked splits: bad rows refused (on_error "raise") or dropped and appended to
+        `skipped`; fixes what training fixes (label list, alphabet) when not given."""
+
+    def extend_training_data(
+        self, splits: dict[str, pd.DataFrame], *, data: DataConfig, run_dir: Path
+    ) -> dict[str, pd.DataFrame]:
+        """The splits with what the task adds to training (synthetic speech); as they are
+        by default."""
+        return splits
+
+    @abstractmethod
+    def summary(self, splits: dict[str, pd.DataFrame], *, min_examples: int) -> list[str]:
+        """Lines describing what was found: labels, counts, lengths, warnings."""
+
+    def adapt(self, *, features: Any, train: pd.DataFrame) -> None:
+        """Fit what the features learn from training data (e.g. a vocabulary); none by default."""
+        return None
+
+    def augmentation_resources(self, *, augment: Any, data: DataConfig) -> Any:
+        """What training-time augmentation reads beside the data (a bank of background
+        noise), built once per run and given to `dataset`; None by default."""
+        return None
+
+    @abstractmethod
+    def dataset(
+        self,
+        frame: pd.DataFrame,
+        *,
+        batch_size: int,
+        training: bool,
+        augment: Any = None,
+        resources: Any = None,
+        cache: bool = True,
+        seed: int = 0,
+    ) -> Any:
+        """A tf.data pipeline of (inputs, targets) batches; augmented when `training`."""
+
+    def class_weight(self, train: pd.DataFrame) -> dict[int, float] | None:
+        """Per-class loss weights for Keras `fit`; None by default."""
+        return None
+
+    # Model ---------------------------------------------------------------------------
+
+    @abstractmethod
+    def build_model(self, *, features: Any, backbone: Any, augment: Any) -> Any:
+        """The Keras model: raw input -> features -> backbone -> the task's head."""
+
+    def prepare_training(
+        self,
+        splits: dict[str, pd.DataFrame],
+        *,
+        run_dir: Path,
+        augment: Any,
+        features: Any,
+        backbone: Any,
+    ) -> list[dict]:
+        """Once the model is built: leave out rows it cannot learn from (changing `splits` in
+        place) and write what training needs beside the model; returns the rows left out."""
+        return []
+
+    @abstractmethod
+    def loss(self, *, model: Any) -> Any:
+        """The training loss for `model` (built by `build_model`)."""
+
+    def metrics(self) -> list:
+        """Keras metrics compiled with the model."""
+        return []
+
+    def validation_callbacks(self, *, valid: pd.DataFrame, batch_size: int) -> list:
         """Callbacks that score the validation split beyond Keras metrics (span F1, WER)."""
         return []
+
+    # Evaluation and prediction ---------------------------------------------------------
+
+    @abstractmethod
+    def evaluate(
+        self, *, model: Any, frame: pd.DataFrame, split: str, output_dir: Path, batch_size: int
+    ) -> dict[str, Any]:
+        """Metrics for one split; writes its report (plots, errors_<split>.csv)."""
+
+    @abstractmethod
+    def predict(
+        self, *, model: Any, inputs: list[Any], names: list[str], top_k: int, batch_size: int
+    ) -> pd.DataFrame:
+        """One row per input: for audio tasks `inputs` are float32 waveforms at the task's
+        sample rate, for text tasks strings (tagging also takes token lists); `names` label
+        the rows."""
+
+    # Export --------------------------------------------------------------------------
+
+    @abstractmethod
+    def export_endpoints(self, *, model: Any, top_k: int) -> dict[str, tuple[Any, list]]:
+        """SavedModel signatures {name: (function, input signature)}, including `metadata`
+        whose `task` is this task's name."""

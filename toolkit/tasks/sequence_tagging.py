@@ -25,9 +25,10 @@ CONLL_SUFFIXES = (".conll", ".txt", ".conllu", ".iob", ".bio", ".tsv")
 class SequenceTagging(Task):
     """Head, loss, decoding, span metrics and export signatures for sequence tagging."""
 
+    name = "sequence_tagging"
+    input_kind = "text"
     augment_config = NoAugmentConfig
     required_columns = ("tokens", "tags")
-    path_columns = ()
     stratify_column = None
 
     def __init__(
@@ -54,7 +55,6 @@ class SequenceTagging(Task):
         self.conllu_tag_field = conllu_tag_field
         # GloVe or word2vec text file that initialises the word embeddings (optional).
         self.word_vectors_file = word_vectors_file
-        self._crf = None
 
     @property
     def default_monitor(self) -> str:
@@ -74,7 +74,7 @@ class SequenceTagging(Task):
 
     # Data ----------------------------------------------------------------------------
 
-    def file_reader(self, path: Path, encoding_errors: str = "strict") -> pd.DataFrame | None:
+    def read_file(self, path: Path, *, encoding_errors: str = "strict") -> pd.DataFrame | None:
         """CoNLL column files and CoNLL-U; None lets manifests (.csv, .jsonl) be read as tables."""
         from toolkit.text.readers import read_conll, read_conllu
 
@@ -92,7 +92,7 @@ class SequenceTagging(Task):
         return None
 
     def check_splits(
-        self, splits: dict[str, pd.DataFrame], on_error: str, skipped: list[dict]
+        self, splits: dict[str, pd.DataFrame], *, on_error: str, skipped: list[dict]
     ) -> dict[str, pd.DataFrame]:
         """Token and tag lists of equal length; tags seen in training; the scheme fixed."""
         from toolkit.data.text_check import reject
@@ -143,7 +143,7 @@ class SequenceTagging(Task):
                     )
         return checked
 
-    def summary(self, splits: dict[str, pd.DataFrame], min_examples: int) -> list[str]:
+    def summary(self, splits: dict[str, pd.DataFrame], *, min_examples: int) -> list[str]:
         train = splits["train"]
         counts = pd.Series([tag for tags in train["tags"] for tag in tags]).value_counts()
         learnt = f", learnt as {len(self.model_tags)} BIOES tags" if self.learns_bioes else ""
@@ -163,9 +163,6 @@ class SequenceTagging(Task):
                 f"WARNING: tags with fewer than {min_examples} training tokens: {', '.join(few)}"
             )
         return lines
-
-    def class_weight(self, frame: pd.DataFrame) -> None:
-        return None
 
     @property
     def learns_bioes(self) -> bool:
@@ -196,7 +193,7 @@ class SequenceTagging(Task):
         tags = tf.where(mask, tf.gather(tf.constant(self.model_tags), ids), "")
         return from_bioes(tags, self.tag_scheme) if self.learns_bioes else tags
 
-    def adapt(self, features, train: pd.DataFrame) -> None:
+    def adapt(self, *, features: Any, train: pd.DataFrame) -> None:
         from toolkit.text.token_features import long_word_count
 
         sentences = list(train["tokens"])
@@ -219,10 +216,11 @@ class SequenceTagging(Task):
     def dataset(
         self,
         frame: pd.DataFrame,
+        *,
         batch_size: int,
         training: bool,
-        augment=None,
-        noise_bank=None,
+        augment: Any = None,
+        resources: Any = None,
         cache: bool = True,
         seed: int = 0,
     ):
@@ -234,7 +232,7 @@ class SequenceTagging(Task):
 
     # Model ---------------------------------------------------------------------------
 
-    def build_model(self, features, backbone, augment: dict[str, Any]):
+    def build_model(self, *, features: Any, backbone: Any, augment: Any):
         """tokens -> word, character and casing ids -> backbone -> tag scores (-> CRF)."""
         import keras
 
@@ -248,8 +246,7 @@ class SequenceTagging(Task):
             scores = keras.layers.Dense(len(self.model_tags), dtype="float32", name="tag_scores")(
                 hidden
             )
-            self._crf = CRF(len(self.model_tags), name="crf")
-            scores = self._crf(scores)
+            scores = CRF(len(self.model_tags), name="crf")(scores)
         else:
             scores = keras.layers.Dense(
                 len(self.model_tags), activation="softmax", dtype="float32", name="tag_scores"
@@ -277,22 +274,30 @@ class SequenceTagging(Task):
         import toolkit.text.crf  # noqa: F401
         import toolkit.text.token_features  # noqa: F401
 
-    def loss(self):
+    def loss(self, *, model: Any):
         from toolkit.text.crf import CRFLoss
         from toolkit.text.tagging_losses import masked_sparse_crossentropy
 
-        return CRFLoss(self._crf) if self.output_layer == "crf" else masked_sparse_crossentropy
+        if self.output_layer == "crf":
+            return CRFLoss(model.get_layer("crf"))
+        return masked_sparse_crossentropy
 
     def metrics(self) -> list:
         from toolkit.text.tagging_losses import token_accuracy
 
         return [token_accuracy]
 
-    def validation_callbacks(self, valid: pd.DataFrame, batch_size: int) -> list:
+    def validation_callbacks(self, *, valid: pd.DataFrame, batch_size: int) -> list:
         """Span F1 (or token accuracy for plain tags) on the validation split, every epoch."""
-        from toolkit.text.tagging_losses import ValidationScore
+        from toolkit.validation_scores import ValidationScores
 
-        return [ValidationScore(self, valid, batch_size)]
+        sentences, truth = list(valid["tokens"]), list(valid["tags"])
+
+        def score(model) -> dict[str, float]:
+            predicted = self.predict_tags(model, sentences, batch_size)
+            return {"val_f1": self.score(truth, predicted)["f1"]}
+
+        return [ValidationScores(score)]
 
     # Decoding ------------------------------------------------------------------------
 
@@ -332,7 +337,7 @@ class SequenceTagging(Task):
         return tagging_metrics(truth, predicted, self.tag_scheme)
 
     def evaluate(
-        self, model, frame: pd.DataFrame, split: str, output_dir: Path, batch_size: int = 64
+        self, *, model: Any, frame: pd.DataFrame, split: str, output_dir: Path, batch_size: int
     ) -> dict[str, Any]:
         """Span (or token) metrics for one split, and the sentences with most errors as CSV."""
         truth = list(frame["tags"])
@@ -354,29 +359,34 @@ class SequenceTagging(Task):
         ).to_csv(Path(output_dir) / f"errors_{split}.csv", index=False)
         return metrics
 
-    def predict_inputs(
-        self, model, inputs: list[str], top_k: int, batch_size: int = 64
+    def predict(
+        self, *, model: Any, inputs: list[Any], names: list[str], top_k: int, batch_size: int
     ) -> pd.DataFrame:
-        """Tags and entities for raw sentences (given directly, in .txt files or manifests)."""
+        """Tags and entities for raw sentences (split into tokens as the SavedModel splits
+        them) or token lists."""
         import tensorflow as tf
 
-        from toolkit.data.text_check import read_prediction_texts
         from toolkit.text.spans import entity_spans
         from toolkit.text.token_features import tokenize_sentences
 
-        texts = read_prediction_texts(inputs)
         rows = []
-        for start in range(0, len(texts), batch_size):
-            batch = texts[start : start + batch_size]
-            tokens = tokenize_sentences(tf.constant(batch))
+        for start in range(0, len(inputs), batch_size):
+            batch = inputs[start : start + batch_size]
+            batch_names = names[start : start + batch_size]
+            if all(isinstance(item, str) for item in batch):
+                tokens = tokenize_sentences(tf.constant(batch))
+            else:
+                tokens = tf.ragged.constant([list(item) for item in batch]).to_tensor(
+                    default_value=""
+                )
             ids, lengths = self.decode(model, tokens)
             tags = self.tag_names(ids, lengths)
             spans = entity_spans(tokens, tags, self.tag_scheme)
-            for i, text in enumerate(batch):
+            for i, name in enumerate(batch_names):
                 n = int(lengths[i])
                 rows.append(
                     {
-                        "text": text,
+                        "text": name,
                         "tokens": " ".join(t.decode() for t in tokens[i, :n].numpy()),
                         "tags": " ".join(t.decode() for t in tags[i, :n].numpy()),
                         "entities": "; ".join(
@@ -394,7 +404,7 @@ class SequenceTagging(Task):
 
     # Export --------------------------------------------------------------------------
 
-    def export_endpoints(self, model, top_k: int) -> dict[str, tuple[Any, list]]:
+    def export_endpoints(self, *, model: Any, top_k: int) -> dict[str, tuple[Any, list]]:
         """SavedModel signatures: raw sentences, or tokens padded with ""; tags and spans out."""
         import tensorflow as tf
 
@@ -423,7 +433,7 @@ class SequenceTagging(Task):
         def metadata():
             return {
                 "tags": tag_names,
-                "task": tf.constant("sequence_tagging"),
+                "task": tf.constant(self.name),
                 "tag_scheme": tf.constant(scheme),
             }
 

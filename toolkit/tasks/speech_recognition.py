@@ -10,6 +10,7 @@ in a beam search on the Python side (`toolkit.speech.lm_decoder`).
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any, Literal
 
@@ -18,18 +19,18 @@ import pandas as pd
 
 from toolkit.config import SpeechAugmentConfig
 from toolkit.errors import DataError
-from toolkit.tasks.base import Task
+from toolkit.tasks.audio import AudioTask
 
 log = logging.getLogger("toolkit")
 DECODERS = ("greedy", "beam", "beam_lm")
 
 
-class SpeechRecognition(Task):
+class SpeechRecognition(AudioTask):
     """Transcript handling, CTC head and loss, decoding, WER/CER and export signatures."""
 
+    name = "speech_recognition"
     augment_config = SpeechAugmentConfig
     required_columns = ("audio", "transcript")
-    path_columns = ("audio",)
     stratify_column = None
     default_monitor = "val_wer"
 
@@ -99,11 +100,7 @@ class SpeechRecognition(Task):
         self.unknown_word_penalty = float(unknown_word_penalty)
         self.head_dropout_rate = float(head_dropout_rate)
         self.length_buckets = int(length_buckets)
-        self._output_frames = None  # samples -> output frames, set when the model is built
         self._language_model = None
-        # The run directory (set by the runner): where a language model built from the
-        # training transcripts is kept.
-        self.run_directory: Path | None = None
 
     def get_config(self) -> dict[str, Any]:
         return {
@@ -127,9 +124,6 @@ class SpeechRecognition(Task):
             "length_buckets": self.length_buckets,
         }
 
-    def feature_arguments(self) -> dict[str, Any]:
-        return {"sample_rate": self.sample_rate}
-
     def register_layers(self) -> None:
         import toolkit.audio.augment  # noqa: F401  (SpecAugment, FrequencyWarp)
         import toolkit.speech.ctc  # noqa: F401  (BlankPadding)
@@ -142,7 +136,7 @@ class SpeechRecognition(Task):
         return normalize_transcript(text, self.lowercase, self.punctuation)
 
     def check_splits(
-        self, splits: dict[str, pd.DataFrame], on_error: str, skipped: list[dict]
+        self, splits: dict[str, pd.DataFrame], *, on_error: str, skipped: list[dict]
     ) -> dict[str, pd.DataFrame]:
         """Readable, non-silent audio; non-empty transcripts in the alphabet; training
         utterances longer than `max_duration` left out (listed)."""
@@ -206,16 +200,32 @@ class SpeechRecognition(Task):
         return [[index[c] for c in text] for text in frame["transcript"]]
 
     def prepare_training(
-        self, splits: dict[str, pd.DataFrame], run_dir, augment: dict[str, Any]
+        self,
+        splits: dict[str, pd.DataFrame],
+        *,
+        run_dir: Path,
+        augment: SpeechAugmentConfig,
+        features: Any,
+        backbone: Any,
     ) -> list[dict]:
         """Leave out what CTC cannot align; build the language model the recipe asks for."""
-        fastest = max(augment["speed_factors"]) * max(augment["speed_range"])
+        fastest = max(augment.speed_factors) * max(augment.speed_range)
         skipped: list[dict] = []
-        self.drop_unalignable(splits, skipped, fastest)
+
+        def output_frames(samples: int) -> int:
+            return backbone.output_length(features.num_frames(samples))
+
+        self.drop_unalignable(splits, skipped, fastest, output_frames)
         self.write_language_model(splits["train"], run_dir)
         return skipped
 
-    def drop_unalignable(self, splits: dict[str, pd.DataFrame], skipped: list[dict], speed: float):
+    def drop_unalignable(
+        self,
+        splits: dict[str, pd.DataFrame],
+        skipped: list[dict],
+        speed: float,
+        output_frames: Callable[[int], int],
+    ) -> None:
         """Training and validation utterances with more labels than the model has output
         frames (at the fastest speed perturbation) cannot be aligned by CTC: left out, listed."""
         from toolkit.speech.transcripts import frames_needed
@@ -223,7 +233,7 @@ class SpeechRecognition(Task):
         for name in ("train", "valid"):
             frame = splits[name]
             available = [
-                self._output_frames(int(duration * self.sample_rate / speed))
+                output_frames(int(duration * self.sample_rate / speed))
                 for duration in frame["duration"]
             ]
             needed = [frames_needed(ids) for ids in self.label_ids(frame)]
@@ -251,7 +261,7 @@ class SpeechRecognition(Task):
                         "backbone with less time striding or a shorter features.hop_ms"
                     )
 
-    def summary(self, splits: dict[str, pd.DataFrame], min_examples: int) -> list[str]:
+    def summary(self, splits: dict[str, pd.DataFrame], *, min_examples: int) -> list[str]:
         lines = [
             f"{len(self.alphabet)} characters: {''.join(self.alphabet)!r}"
             + (
@@ -276,16 +286,14 @@ class SpeechRecognition(Task):
             )
         return lines
 
-    def class_weight(self, frame: pd.DataFrame) -> None:
-        return None
-
     def dataset(
         self,
         frame: pd.DataFrame,
+        *,
         batch_size: int,
         training: bool,
-        augment=None,
-        noise_bank=None,
+        augment: SpeechAugmentConfig | None = None,
+        resources: np.ndarray | None = None,
         cache: bool = True,
         seed: int = 0,
     ):
@@ -302,7 +310,7 @@ class SpeechRecognition(Task):
             batch_size,
             training,
             augment,
-            noise_bank,
+            resources,
             cache,
             seed,
             boundaries,
@@ -310,14 +318,15 @@ class SpeechRecognition(Task):
 
     # Model ---------------------------------------------------------------------------
 
-    def build_model(self, features, backbone, augment: dict[str, Any]):
+    def build_model(self, *, features: Any, backbone: Any, augment: SpeechAugmentConfig):
         """waveforms, lengths -> features -> (warp, SpecAugment) -> backbone -> per-frame logits."""
         import keras
 
         from toolkit.audio.augment import augment_features
+        from toolkit.models.sequence_lengths import KeepsLengths
         from toolkit.speech.ctc import BlankPadding
 
-        if not hasattr(backbone, "output_length"):
+        if not isinstance(backbone, KeepsLengths):
             raise ValueError(
                 f"model {type(backbone).__name__} cannot be used for speech recognition "
                 "(it does not keep utterance lengths); use deepspeech2 or quartznet"
@@ -332,12 +341,11 @@ class SpeechRecognition(Task):
             hidden
         )
         logits = BlankPadding(name="blank_padding")(logits, frames)
-        self._output_frames = lambda samples: backbone.output_length(features.num_frames(samples))
         return keras.Model(
             {"waveforms": waveforms, "lengths": lengths}, logits, name="speech_recognizer"
         )
 
-    def loss(self):
+    def loss(self, *, model: Any):
         from toolkit.speech.ctc import ctc_loss
 
         return ctc_loss
@@ -345,11 +353,19 @@ class SpeechRecognition(Task):
     def metrics(self) -> list:
         return []
 
-    def validation_callbacks(self, valid: pd.DataFrame, batch_size: int) -> list:
+    def validation_callbacks(self, *, valid: pd.DataFrame, batch_size: int) -> list:
         """Greedy WER and CER on the validation split after every epoch."""
-        from toolkit.speech.scoring import ValidationErrorRates
+        from toolkit.speech.scoring import error_rates
+        from toolkit.validation_scores import ValidationScores
 
-        return [ValidationErrorRates(self, valid, batch_size)]
+        references = list(valid["transcript"])
+
+        def score(model) -> dict[str, float]:
+            hypotheses = self.transcribe(model, valid, batch_size, ("greedy",))["greedy"]
+            rates = error_rates(references, hypotheses)
+            return {"val_wer": rates["wer"], "val_cer": rates["cer"]}
+
+        return [ValidationScores(score)]
 
     # Decoding ------------------------------------------------------------------------
 
@@ -382,11 +398,14 @@ class SpeechRecognition(Task):
         )
         return path
 
-    def logits_batches(self, model, frame: pd.DataFrame, batch_size: int):
-        """(row positions, logits) per batch, utterances sorted by length to keep padding small."""
+    def logits_batches(
+        self, model: Any, frame: pd.DataFrame, batch_size: int
+    ) -> Iterator[tuple[np.ndarray, Any]]:
+        """(row positions, logits) per batch of the frame's audio files, utterances sorted by
+        length to keep padding small."""
         order = np.argsort(frame["duration"].to_numpy(), kind="stable")
         ordered = frame.iloc[order].reset_index(drop=True)
-        data = self.dataset(ordered, batch_size, training=False, cache=False)
+        data = self.dataset(ordered, batch_size=batch_size, training=False, cache=False)
         start = 0
         for inputs, _ in data:
             logits = model(inputs, training=False)
@@ -394,10 +413,32 @@ class SpeechRecognition(Task):
             yield order[start : start + count], logits
             start += count
 
+    @staticmethod
+    def waveform_logits_batches(
+        model: Any, waveforms: list[np.ndarray], batch_size: int
+    ) -> Iterator[tuple[np.ndarray, Any]]:
+        """(positions, logits) per batch of in-memory waveforms, sorted by length."""
+        order = np.argsort([len(waveform) for waveform in waveforms], kind="stable")
+        for start in range(0, len(order), batch_size):
+            positions = order[start : start + batch_size]
+            lengths = np.array([len(waveforms[i]) for i in positions], dtype=np.int32)
+            padded = np.zeros((len(positions), int(lengths.max())), dtype=np.float32)
+            for row, i in enumerate(positions):
+                padded[row, : lengths[row]] = waveforms[i]
+            yield positions, model({"waveforms": padded, "lengths": lengths}, training=False)
+
     def transcribe(
-        self, model, frame: pd.DataFrame, batch_size: int, decoders: tuple[str, ...]
+        self, model: Any, frame: pd.DataFrame, batch_size: int, decoders: tuple[str, ...]
     ) -> dict[str, list[str]]:
-        """Hypotheses for every row, for each decoder asked for."""
+        """Hypotheses for every row of the frame, for each decoder asked for."""
+        batches = self.logits_batches(model, frame, batch_size)
+        return self.decode_batches(batches, len(frame), decoders)
+
+    def decode_batches(
+        self, batches: Iterator[tuple[np.ndarray, Any]], count: int, decoders: tuple[str, ...]
+    ) -> dict[str, list[str]]:
+        """Hypotheses for `count` utterances from (positions, logits) batches, for each
+        decoder asked for ("beam_lm" only where there is a language model)."""
         import tensorflow as tf
 
         from toolkit.speech.ctc import SUBWORD_SPACE, decode_to_text
@@ -406,8 +447,8 @@ class SpeechRecognition(Task):
         subwords = self.units == "sentencepiece"
         unit_texts = [unit.replace(SUBWORD_SPACE, " ") for unit in self.output_units]
         language_model = self.language_model() if "beam_lm" in decoders else None
-        results = {name: [""] * len(frame) for name in decoders}
-        for positions, logits in self.logits_batches(model, frame, batch_size):
+        results = {name: [""] * count for name in decoders}
+        for positions, logits in batches:
             for name in decoders:
                 if name == "beam_lm":
                     if language_model is None:
@@ -438,7 +479,7 @@ class SpeechRecognition(Task):
     # Evaluation ----------------------------------------------------------------------
 
     def evaluate(
-        self, model, frame: pd.DataFrame, split: str, output_dir: Path, batch_size: int = 64
+        self, *, model: Any, frame: pd.DataFrame, split: str, output_dir: Path, batch_size: int
     ) -> dict[str, Any]:
         """WER and CER for greedy, beam and (with a language model) beam + LM decoding; the
         recipe's decoder gives `wer`/`cer`. The worst utterances go to errors_<split>.csv."""
@@ -469,26 +510,19 @@ class SpeechRecognition(Task):
         table.to_csv(Path(output_dir) / f"errors_{split}.csv", index=False)
         return metrics
 
-    def predict_files(
-        self, model, paths: list[str], top_k: int, batch_size: int = 16
+    def predict(
+        self, *, model: Any, inputs: list[Any], names: list[str], top_k: int, batch_size: int
     ) -> pd.DataFrame:
-        """Transcripts for audio files with the recipe's decoder."""
-        from toolkit.audio.io import audio_info
-
-        frame = pd.DataFrame(
-            {
-                "audio": paths,
-                "transcript": "",
-                "duration": [audio_info(path).duration for path in paths],
-            }
-        )
+        """Transcripts of waveforms at the task's rate with the recipe's decoder (beam search
+        where beam_lm has no language model)."""
         decoder = self.decoder if self.decoder != "beam_lm" or self.language_model() else "beam"
-        texts = self.transcribe(model, frame, batch_size, (decoder,))[decoder]
-        return pd.DataFrame({"audio": paths, "transcript": texts})
+        batches = self.waveform_logits_batches(model, inputs, batch_size)
+        texts = self.decode_batches(batches, len(inputs), (decoder,))[decoder]
+        return pd.DataFrame({"audio": names, "transcript": texts})
 
     # Export --------------------------------------------------------------------------
 
-    def export_endpoints(self, model, top_k: int) -> dict[str, tuple[Any, list]]:
+    def export_endpoints(self, *, model: Any, top_k: int) -> dict[str, tuple[Any, list]]:
         """SavedModel signatures: float32 waveforms with their lengths, and 16-bit WAV bytes;
         both return transcripts decoded in the graph (beam search, or greedy)."""
         import tensorflow as tf
@@ -524,7 +558,7 @@ class SpeechRecognition(Task):
             return {
                 "alphabet": tf.constant(self.alphabet),
                 "units": units,
-                "task": tf.constant("speech_recognition"),
+                "task": tf.constant(self.name),
                 "sample_rate": tf.constant(sample_rate),
                 "decoder": tf.constant("greedy" if width == 1 else f"beam{width}"),
             }

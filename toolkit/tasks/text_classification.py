@@ -14,7 +14,7 @@ import pandas as pd
 
 from toolkit.config import NoAugmentConfig
 from toolkit.data import text_check
-from toolkit.errors import DataError
+from toolkit.tasks import classification
 from toolkit.tasks.base import Task, single_label_loss
 
 log = logging.getLogger("toolkit")
@@ -23,9 +23,10 @@ log = logging.getLogger("toolkit")
 class TextClassification(Task):
     """Head, loss, metrics, evaluation and export signatures for text classification."""
 
+    name = "text_classification"
+    input_kind = "text"
     augment_config = NoAugmentConfig
     required_columns = ("text", "label")
-    path_columns = ()
 
     def __init__(
         self,
@@ -75,7 +76,7 @@ class TextClassification(Task):
         return [text_check.split_labels(value, self.label_delimiter) for value in frame["label"]]
 
     def check_splits(
-        self, splits: dict[str, pd.DataFrame], on_error: str, skipped: list[dict]
+        self, splits: dict[str, pd.DataFrame], *, on_error: str, skipped: list[dict]
     ) -> dict[str, pd.DataFrame]:
         """Drop or refuse empty texts and labels; fix the label list from training."""
         checked = {}
@@ -93,19 +94,12 @@ class TextClassification(Task):
                 else set(checked["train"]["label"])
             )
             self.labels = sorted(found)
-        known = set(self.labels)
-        for name, frame in checked.items():
-            for row in frame.itertuples():
-                row_labels = row.label if self.multi_label else (row.label,)
-                unseen = [label for label in row_labels if label not in known]
-                if unseen:
-                    raise DataError(
-                        f"{name} {row.source}: label {unseen[0]!r} never seen in training "
-                        f"(training labels: {', '.join(self.labels)})"
-                    )
+        classification.check_known_labels(
+            checked, self.labels, lambda label: label if self.multi_label else (label,)
+        )
         return checked
 
-    def summary(self, splits: dict[str, pd.DataFrame], min_examples: int) -> list[str]:
+    def summary(self, splits: dict[str, pd.DataFrame], *, min_examples: int) -> list[str]:
         """Rows per split, labels with counts, text lengths, and a warning for rare labels."""
         train = splits["train"]
         counts = self.label_counts(train)
@@ -156,16 +150,15 @@ class TextClassification(Task):
             hot[row, [index[label] for label in labels]] = 1.0
         return hot
 
-    def class_weight(self, frame: pd.DataFrame) -> dict[int, float] | None:
+    def class_weight(self, train: pd.DataFrame) -> dict[int, float] | None:
         """Balanced weights (n / (k * count)); Keras takes them for single-label targets only."""
         if self.class_weights == "none" or self.multi_label:
             return None
-        counts = np.bincount(self.targets(frame), minlength=len(self.labels)).astype(float)
-        weights = len(frame) / (len(self.labels) * np.maximum(counts, 1.0))
-        return {i: float(w) for i, w in enumerate(weights)}
+        return classification.balanced_class_weight(self.targets(train), len(self.labels))
 
-    def adapt(self, tokenizer, train: pd.DataFrame) -> None:
+    def adapt(self, *, features: Any, train: pd.DataFrame) -> None:
         """Build the vocabulary from the training text; say how many texts get cut."""
+        tokenizer = features
         texts = train["text"].to_numpy()
         tokenizer.adapt(texts)
         log.info(
@@ -178,10 +171,11 @@ class TextClassification(Task):
     def dataset(
         self,
         frame: pd.DataFrame,
+        *,
         batch_size: int,
         training: bool,
-        augment=None,
-        noise_bank=None,
+        augment: Any = None,
+        resources: Any = None,
         cache: bool = True,
         seed: int = 0,
     ):
@@ -193,10 +187,11 @@ class TextClassification(Task):
 
     # Model ---------------------------------------------------------------------------
 
-    def build_model(self, tokenizer, backbone, augment: dict[str, Any]):
+    def build_model(self, *, features: Any, backbone: Any, augment: Any):
         """text -> tokenizer -> backbone -> (dropout) -> softmax or sigmoid."""
         import keras
 
+        tokenizer = features
         text_check.check_tokenizer_fits(tokenizer, backbone)
         text = keras.Input(shape=(), dtype="string", name="text")
         hidden = backbone(tokenizer(text))
@@ -215,7 +210,7 @@ class TextClassification(Task):
         import toolkit.text.subwords  # noqa: F401
         import toolkit.text.tokenizers  # noqa: F401
 
-    def loss(self):
+    def loss(self, *, model: Any):
         import keras
 
         if self.multi_label:
@@ -237,14 +232,10 @@ class TextClassification(Task):
         return model.predict(text_dataset(np.asarray(texts), None, batch_size, False), verbose=0)
 
     def evaluate(
-        self, model, frame: pd.DataFrame, split: str, output_dir: Path, batch_size: int = 64
+        self, *, model: Any, frame: pd.DataFrame, split: str, output_dir: Path, batch_size: int
     ) -> dict[str, Any]:
         """Metrics for one split, a confusion matrix PNG and the worst errors as CSV."""
-        from toolkit.evaluation import (
-            classification_metrics,
-            multi_label_metrics,
-            plot_confusion_matrix,
-        )
+        from toolkit.evaluation import classification_metrics, multi_label_metrics
 
         probabilities = self.probabilities(model, frame["text"].to_numpy(), batch_size)
         targets = self.targets(frame)
@@ -267,80 +258,60 @@ class TextClassification(Task):
                     ],
                 }
             )
-        else:
-            metrics = classification_metrics(targets, probabilities, self.labels)
-            plots = Path(output_dir) / "plots"
-            plots.mkdir(parents=True, exist_ok=True)
-            plot_confusion_matrix(
-                metrics["confusion_matrix"],
-                self.labels,
-                plots / f"confusion_{split}.png",
-                f"{split}: accuracy {metrics['accuracy']:.2%}",
-            )
-            predicted = probabilities.argmax(axis=-1)
-            wrong = np.flatnonzero(predicted != targets)
-            # The most confident mistakes first: those are the ones worth reading.
-            order = wrong[np.argsort(-probabilities[wrong, predicted[wrong]])]
-            errors = pd.DataFrame(
-                {
-                    "source": frame["source"].to_numpy()[order],
-                    "text": frame["text"].to_numpy()[order],
-                    "label": frame["label"].to_numpy()[order],
-                    "predicted": [self.labels[i] for i in predicted[order]],
-                    "score": probabilities[order, predicted[order]],
-                }
-            )
-        errors.to_csv(Path(output_dir) / f"errors_{split}.csv", index=False)
+            errors.to_csv(Path(output_dir) / f"errors_{split}.csv", index=False)
+            return metrics
+        metrics = classification_metrics(targets, probabilities, self.labels)
+        classification.write_single_label_report(
+            metrics=metrics,
+            probabilities=probabilities,
+            true_ids=targets,
+            frame=frame,
+            labels=self.labels,
+            split=split,
+            output_dir=output_dir,
+            columns=("source", "text"),
+            most_confident_first=True,
+        )
         return metrics
 
-    def predict_inputs(
-        self, model, inputs: list[str], top_k: int, batch_size: int = 64
+    def predict(
+        self, *, model: Any, inputs: list[Any], names: list[str], top_k: int, batch_size: int
     ) -> pd.DataFrame:
-        """Top-k labels and scores for each text (texts given directly or read from files)."""
+        """Top-k labels and scores for each text."""
         from toolkit.evaluation import top_k_table
 
-        texts = text_check.read_prediction_texts(inputs)
         return top_k_table(
-            texts, self.probabilities(model, texts, batch_size), self.labels, top_k, "text"
+            names, self.probabilities(model, inputs, batch_size), self.labels, top_k, "text"
         )
 
     # Export --------------------------------------------------------------------------
 
-    def export_endpoints(self, model, top_k: int) -> dict[str, tuple[Any, list]]:
+    def export_endpoints(self, *, model: Any, top_k: int) -> dict[str, tuple[Any, list]]:
         """SavedModel signatures: raw text in; labels, scores and probabilities out."""
         import tensorflow as tf
 
-        labels = tf.constant(self.labels)
-        k = min(top_k, len(self.labels))
         threshold, multi_label = self.threshold, self.multi_label
 
         def classify(texts):
             probabilities = model(texts, training=False)
-            scores, indices = tf.math.top_k(probabilities, k=k)
-            outputs = {
-                "label": tf.gather(labels, indices[:, 0]),
-                "score": scores[:, 0],
-                "probabilities": probabilities,
-                "top_k_labels": tf.gather(labels, indices),
-                "top_k_scores": scores,
-            }
+            outputs = classification.classification_outputs(probabilities, self.labels, top_k)
             if multi_label:
                 outputs["predicted"] = probabilities >= threshold
             return outputs
 
+        from toolkit.text.subwords import SubwordTokenizer
+        from toolkit.text.tokenizers import Tokenizer
+
         # A loader must import these packages first: they register the ops the graph uses.
-        needs = sorted(
-            {
-                package
-                for layer in model.layers
-                for package in getattr(layer, "serving_requires", ())
-            }
-        )
+        tokenizers = [
+            layer for layer in model.layers if isinstance(layer, (Tokenizer, SubwordTokenizer))
+        ]
+        needs = sorted({package for layer in tokenizers for package in layer.serving_requires})
 
         def metadata():
             return {
-                "labels": labels,
-                "task": tf.constant("text_classification"),
+                "labels": tf.constant(self.labels),
+                "task": tf.constant(self.name),
                 "requires": tf.constant(needs, dtype=tf.string, shape=[len(needs)]),
             }
 

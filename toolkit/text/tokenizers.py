@@ -41,6 +41,10 @@ class Tokenizer(keras.layers.Layer):
     """Shared machinery: a TextVectorization inside, configured from spelled-out settings."""
 
     split = "whitespace"
+    # Whether `output_mode` may be a bag (multi_hot, count) for bag-of-n-grams backbones.
+    gives_bags = True
+    # Packages a process must import before loading a SavedModel that holds this layer.
+    serving_requires: tuple[str, ...] = ()
 
     def __init__(
         self,

@@ -1,4 +1,5 @@
-"""Write a SavedModel atomically: build in a temporary folder beside the target, then rename."""
+"""The SavedModel format: built in a temporary folder beside the target, then renamed, so a
+failed export never leaves a half-written model."""
 
 from __future__ import annotations
 

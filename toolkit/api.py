@@ -1,0 +1,205 @@
+"""The Python API: train a recipe, load a run or a SavedModel, predict on what you hold.
+
+    import toolkit
+
+    run = toolkit.run("keyword_spotting/tts_digits", overrides={"train.epochs": 5})
+    model = toolkit.load(run.directory)            # or an exported SavedModel folder
+    model.predict(waveform, sample_rate=16000)     # a pandas DataFrame, one row per input
+    model.evaluate("test.csv")                     # metrics of a manifest or class folder
+    model.export("exported/")                      # a SavedModel that takes raw input
+
+The command line calls the same functions.
+"""
+
+from __future__ import annotations
+
+import logging
+from abc import ABC, abstractmethod
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+
+from toolkit.errors import ToolkitError
+
+log = logging.getLogger("toolkit")
+
+
+class Model(ABC):
+    """A trained model of one task, whatever it was loaded from."""
+
+    # The task's registry name ("audio_classification", ...) and what it predicts from.
+    task_name: str
+    input_kind: str
+    # The sample rate that audio models take (waveforms at other rates are resampled).
+    sample_rate: int | None
+    path: Path
+
+    def predict(
+        self, inputs: Any, *, sample_rate: int | None = None, top_k: int = 3, batch_size: int = 32
+    ) -> pd.DataFrame:
+        """One row per input. Audio models take a float waveform, a batch or list of them
+        (with `sample_rate`), WAV/FLAC/OGG bytes, or audio file and folder paths; text models
+        take strings, .txt files or manifests, taggers also token lists."""
+        from toolkit import inputs as user_inputs
+
+        if self.input_kind == "audio":
+            names, items = user_inputs.audio_inputs(inputs, self.sample_rate, sample_rate)
+        else:
+            names, items = user_inputs.text_inputs(
+                inputs, token_lists=self.task_name == "sequence_tagging"
+            )
+        return self.predict_items(items, names, top_k=top_k, batch_size=batch_size)
+
+    @abstractmethod
+    def predict_items(
+        self, items: list[Any], names: list[str], *, top_k: int, batch_size: int
+    ) -> pd.DataFrame:
+        """Predictions for inputs already turned into what the task takes."""
+
+    @abstractmethod
+    def evaluate(self, data: str | Path | None = None) -> dict[str, dict[str, Any]]:
+        """Metrics of a manifest or class folder (or of the run's own splits)."""
+
+    @abstractmethod
+    def export(self, path: str | Path | None = None, *, force: bool = False) -> Path:
+        """Write a SavedModel that takes raw input."""
+
+
+class RunModel(Model):
+    """A run directory: the Keras model with its recipe and task."""
+
+    def __init__(self, run: Any):
+        self.run = run
+        self.path = run.directory
+        self.task_name = run.task.name
+        self.input_kind = run.task.input_kind
+        self.sample_rate = run.recipe.component("task").get("sample_rate")
+
+    @property
+    def directory(self) -> Path:
+        return self.run.directory
+
+    @property
+    def metrics(self) -> dict[str, Any]:
+        """The run's metrics.json ({} before evaluation)."""
+        import json
+
+        path = self.run.directory / "metrics.json"
+        return json.loads(path.read_text()) if path.is_file() else {}
+
+    def predict_items(
+        self, items: list[Any], names: list[str], *, top_k: int, batch_size: int
+    ) -> pd.DataFrame:
+        return self.run.task.predict(
+            model=self.run.model, inputs=items, names=names, top_k=top_k, batch_size=batch_size
+        )
+
+    def evaluate(self, data: str | Path | None = None) -> dict[str, dict[str, Any]]:
+        from toolkit import runner
+
+        return runner.evaluate(self.run, data)
+
+    def export(self, path: str | Path | None = None, *, force: bool = False) -> Path:
+        from toolkit import runner
+
+        return runner.export(self.run, path, force)
+
+    def __repr__(self) -> str:
+        return f"RunModel({str(self.path)!r}, task={self.task_name!r})"
+
+
+class SavedModelModel(Model):
+    """An exported SavedModel, called through its signatures; its metadata says the task."""
+
+    def __init__(self, path: Path):
+        from toolkit.predict import load_saved_model
+
+        self.path = path
+        self.loaded = load_saved_model(str(path))
+        metadata = {key: value.numpy() for key, value in self.loaded.metadata().items()}
+        task = metadata.get("task")
+        if task is None:
+            raise ToolkitError(f"{path}: a SavedModel without the toolkit's metadata (no task)")
+        self.task_name = task.decode("utf-8")
+        self.metadata = metadata
+        from toolkit import registry
+
+        self.input_kind = registry.get("task", self.task_name).input_kind
+        self.sample_rate = int(metadata["sample_rate"]) if "sample_rate" in metadata else None
+
+    def predict_items(
+        self, items: list[Any], names: list[str], *, top_k: int, batch_size: int
+    ) -> pd.DataFrame:
+        from toolkit import predict
+
+        serve = self.loaded.signatures
+        return predict.SAVED_MODEL_PREDICTORS[self.task_name](
+            serve, self.metadata, items, names, top_k=top_k, batch_size=batch_size
+        )
+
+    def evaluate(self, data: str | Path | None = None) -> dict[str, dict[str, Any]]:
+        raise ToolkitError(
+            f"{self.path}: evaluation needs the run directory the SavedModel came from "
+            "(its recipe says how to read and score the data)"
+        )
+
+    def export(self, path: str | Path | None = None, *, force: bool = False) -> Path:
+        raise ToolkitError(f"{self.path}: already an exported SavedModel")
+
+    def __repr__(self) -> str:
+        return f"SavedModelModel({str(self.path)!r}, task={self.task_name!r})"
+
+
+def load(path: str | Path) -> Model:
+    """A trained run directory or an exported SavedModel folder, ready to predict."""
+    from toolkit import predict, runner
+
+    ensure_logging()
+    path = Path(path)
+    if predict.is_saved_model(path):
+        return SavedModelModel(path)
+    if (path / runner.RESOLVED_RECIPE).is_file() and (path / "model.keras").is_file():
+        return RunModel(runner.open_run(path))
+    if not path.exists():
+        raise ToolkitError(f"{path}: no such folder (expected a run directory or a SavedModel)")
+    raise ToolkitError(
+        f"{path}: neither a run directory ({runner.RESOLVED_RECIPE} and model.keras) nor a "
+        "SavedModel (saved_model.pb)"
+    )
+
+
+def run(
+    recipe: str | Path | dict[str, Any],
+    overrides: dict[str, Any] | list[str] | tuple[str, ...] = (),
+    output: str | Path | None = None,
+    *,
+    device: str = "auto",
+    export: bool | None = None,
+) -> RunModel:
+    """Train a recipe (a name such as "keyword_spotting/tts_digits", a path, or a dict of
+    blocks), evaluate it on its test split and export it (unless `export` is False or the
+    recipe's `export.enabled` is); returns the trained run."""
+    from toolkit import runner
+    from toolkit.recipes import load_recipe
+
+    if device == "cpu":
+        import os
+
+        os.environ["CUDA_VISIBLE_DEVICES"] = "-1"
+    resolved = load_recipe(recipe, overrides)
+    stem = resolved.source if not isinstance(recipe, dict) else "recipe"
+    run_dir = Path(output) if output is not None else runner.default_run_dir(stem)
+    ensure_logging(run_dir)
+    trained = runner.train(resolved, run_dir, device)
+    runner.evaluate(trained)
+    if resolved.export.enabled if export is None else export:
+        runner.export(trained, force=True)
+    return RunModel(trained)
+
+
+def ensure_logging(run_dir: Path | None = None) -> None:
+    """Progress lines on stderr without the caller configuring logging (and RUN_DIR/log.txt)."""
+    from toolkit.cli.common import setup_logging
+
+    setup_logging(run_dir)
