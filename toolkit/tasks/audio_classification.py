@@ -233,9 +233,12 @@ class AudioClassification(AudioTask):
     ) -> dict[str, Any]:
         """Metrics for one split, its confusion matrix PNG and the misclassified clips."""
         from toolkit.evaluation import classification_metrics
+        from toolkit.progress import keras_progress
 
         probabilities = model.predict(
-            self.dataset(frame, batch_size=batch_size, training=False, cache=False), verbose=0
+            self.dataset(frame, batch_size=batch_size, training=False, cache=False),
+            verbose=0,
+            callbacks=[keras_progress(f"evaluating {split}", -(-len(frame) // batch_size))],
         )
         true_ids = self.label_ids(frame)
         metrics = classification_metrics(true_ids, probabilities, self.labels)

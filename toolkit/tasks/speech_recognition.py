@@ -299,7 +299,7 @@ class SpeechRecognition(AudioTask):
     ):
         from toolkit.data.speech_pipeline import bucket_boundaries, speech_dataset
 
-        boundaries = None
+        boundaries = samples = None
         if training:
             samples = (frame["duration"].to_numpy() * self.sample_rate).astype(np.int64)
             boundaries = bucket_boundaries(samples, self.length_buckets)
@@ -314,6 +314,7 @@ class SpeechRecognition(AudioTask):
             cache,
             seed,
             boundaries,
+            lengths=samples,
         )
 
     # Model ---------------------------------------------------------------------------
@@ -441,6 +442,7 @@ class SpeechRecognition(AudioTask):
         decoder asked for ("beam_lm" only where there is a language model)."""
         import tensorflow as tf
 
+        from toolkit.progress import Progress
         from toolkit.speech.ctc import SUBWORD_SPACE, decode_to_text
 
         units = tf.constant(self.output_units)
@@ -448,6 +450,9 @@ class SpeechRecognition(AudioTask):
         unit_texts = [unit.replace(SUBWORD_SPACE, " ") for unit in self.output_units]
         language_model = self.language_model() if "beam_lm" in decoders else None
         results = {name: [""] * count for name in decoders}
+        # Counted per utterance by the language-model decoder (the slow one), else per batch.
+        progress = Progress("transcribing", count)
+        by_utterance = language_model is not None
         for positions, logits in batches:
             for name in decoders:
                 if name == "beam_lm":
@@ -463,6 +468,7 @@ class SpeechRecognition(AudioTask):
                         self.lm_weight,
                         self.word_bonus,
                         self.unknown_word_penalty,
+                        progress=progress,
                     )
                 else:
                     width = 1 if name == "greedy" else self.beam_width
@@ -472,6 +478,9 @@ class SpeechRecognition(AudioTask):
                     ]
                 for position, text in zip(positions, texts, strict=True):
                     results[name][position] = text
+            if not by_utterance:
+                progress.update(len(positions))
+        progress.close()
         if "beam_lm" in results and language_model is None:
             del results["beam_lm"]
         return results

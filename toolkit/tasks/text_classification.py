@@ -228,8 +228,13 @@ class TextClassification(Task):
 
     def probabilities(self, model, texts, batch_size: int = 64) -> np.ndarray:
         from toolkit.data.text_pipeline import text_dataset
+        from toolkit.progress import keras_progress
 
-        return model.predict(text_dataset(np.asarray(texts), None, batch_size, False), verbose=0)
+        return model.predict(
+            text_dataset(np.asarray(texts), None, batch_size, False),
+            verbose=0,
+            callbacks=[keras_progress("predicting", -(-len(texts) // batch_size))],
+        )
 
     def evaluate(
         self, *, model: Any, frame: pd.DataFrame, split: str, output_dir: Path, batch_size: int
