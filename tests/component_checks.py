@@ -114,14 +114,14 @@ def run_component_checks(
     # Fresh weights are random: seed them so that a check passes or fails the same every run.
     keras.utils.set_random_seed(seed)
     sample = case.inputs()
-    tensors = _tensors(sample)
+    tensors = as_tensors(sample)
     layer = _fresh(build, case)
     case.call(layer, tensors)
     assert layer.built, f"{type(layer).__name__} is not built after its first call"
     if "weights" in checks:
         assert layer.trainable_weights, f"{type(layer).__name__} has no trainable weights"
     _perturb_weights(layer)
-    outputs = _numpy(case.call(layer, tensors))
+    outputs = as_arrays(case.call(layer, tensors))
 
     if "output" in checks:
         expected = case.expected(layer, sample)
@@ -133,8 +133,8 @@ def run_component_checks(
                 assert np.all(np.isfinite(output)), f"output {index} is not finite"
         symbolic = _flat(case.call(layer, _symbolic_inputs(sample)))
         for index, (tensor, (shape, dtype)) in enumerate(zip(symbolic, expected, strict=True)):
-            known = [(have, want) for have, want in zip(tensor.shape, shape, strict=True)]
-            assert all(have in (None, want) for have, want in known), (
+            pairs = zip(tensor.shape, shape, strict=True)
+            assert all(have in (None, want) for have, want in pairs), (
                 f"output {index}: symbolic shape {tensor.shape} disagrees with {shape}"
             )
             assert str(tensor.dtype) == dtype, f"output {index}: symbolic dtype {tensor.dtype}"
@@ -148,15 +148,15 @@ def run_component_checks(
             case.prepare(clone)
         case.call(clone, tensors)
         clone.set_weights(layer.get_weights())
-        _assert_same(_numpy(case.call(clone, tensors)), outputs, "the from_config clone")
+        _assert_same(as_arrays(case.call(clone, tensors)), outputs, "the from_config clone")
 
     if "saving" in checks:
         model = _wrap(layer, case, sample)
-        _assert_same(_numpy(model(_model_inputs(tensors))), outputs, "the wrapping model")
+        _assert_same(as_arrays(model(_model_inputs(tensors))), outputs, "the wrapping model")
         path = folder / f"{layer.name}.keras"
         model.save(path)
         loaded = keras.saving.load_model(path)
-        _assert_same(_numpy(loaded(_model_inputs(tensors))), outputs, "the loaded model")
+        _assert_same(as_arrays(loaded(_model_inputs(tensors))), outputs, "the loaded model")
         restored = loaded.get_layer(layer.name)
         assert type(restored) is type(layer), f"loaded a {type(restored).__name__}"
         assert restored.get_config() == layer.get_config(), "the loaded layer's config differs"
@@ -164,7 +164,7 @@ def run_component_checks(
     if "padding" in checks:
         padded = case.pad(sample)
         assert _sizes(padded) != _sizes(sample), "the padded batch is no longer than the sample"
-        longer = _numpy(case.call(layer, _tensors(padded)))
+        longer = as_arrays(case.call(layer, as_tensors(padded)))
         for index, (long, short) in enumerate(zip(longer, outputs, strict=True)):
             assert all(a >= b for a, b in zip(long.shape, short.shape, strict=True))
             original = long[tuple(slice(0, size) for size in short.shape)]
@@ -214,7 +214,9 @@ def _sizes(structure: Any) -> list[tuple[int, ...]]:
     return [np.shape(item) for item in _flat(structure)]
 
 
-def _tensors(sample: Any) -> Any:
+def as_tensors(sample: Any) -> Any:
+    """Sample arrays as tensors (object arrays as strings), in the same structure."""
+
     def tensor(item: Any) -> Any:
         if isinstance(item, tf.SparseTensor):
             return item
@@ -252,7 +254,9 @@ def _wrap(layer: keras.layers.Layer, case: Case, sample: Any) -> keras.Model:
     return keras.Model(_model_inputs(inputs), outputs, name="wrapper")
 
 
-def _numpy(outputs: Any) -> list[np.ndarray]:
+def as_arrays(outputs: Any) -> list[np.ndarray]:
+    """A layer's outputs as a flat list of NumPy arrays (sparse ones made dense)."""
+
     def array(item: Any) -> np.ndarray:
         if isinstance(item, tf.SparseTensor):
             item = tf.sparse.to_dense(item)

@@ -11,9 +11,9 @@ import pytest
 from tests.component_checks import (
     CHECKS,
     Case,
-    _numpy,
-    _tensors,
     add_longer_text,
+    as_arrays,
+    as_tensors,
     build_registered,
     call_with_lengths,
     pad_time_axis,
@@ -276,7 +276,7 @@ def test_derived_sizes_describe_the_outputs(name: str, case: Case, sizes: dict) 
     derived = layer.derived_sizes()
     assert set(derived) == set(sizes) and set(derived) <= DERIVED["model"]
     sample = case.inputs()
-    outputs = _numpy(case.call(layer, _tensors(sample)))
+    outputs = as_arrays(case.call(layer, as_tensors(sample)))
     for key, (index, kind) in sizes.items():
         if kind == "width":
             assert outputs[index].shape[-1] == derived[key], key
