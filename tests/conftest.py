@@ -6,7 +6,8 @@ import os
 from pathlib import Path
 
 import pytest
-from tiny_data import TINY_RECIPE, subset_manifest
+
+from tests.tiny_data import TINY_RECIPE, subset_manifest
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 

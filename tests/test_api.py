@@ -7,9 +7,9 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pytest
-from tiny_data import ASSETS, subset_manifest
 
 import toolkit
+from tests.tiny_data import ASSETS, subset_manifest
 from toolkit.audio.io import read_audio
 
 

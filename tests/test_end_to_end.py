@@ -10,8 +10,8 @@ import numpy as np
 import pandas as pd
 import pytest
 from click.testing import CliRunner
-from tiny_data import TINY_RECIPE, run_without_toolkit, subset_manifest
 
+from tests.tiny_data import TINY_RECIPE, run_without_toolkit, subset_manifest
 from toolkit.audio.io import pad_or_crop, read_audio, write_wav
 from toolkit.cli import main
 

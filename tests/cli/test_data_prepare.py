@@ -9,8 +9,8 @@ from pathlib import Path
 import pandas as pd
 import pytest
 from click.testing import CliRunner
-from dataset_layouts import LAYOUTS
 
+from tests.dataset_layouts import LAYOUTS
 from toolkit.cli import main
 from toolkit.registry import REGISTRY
 

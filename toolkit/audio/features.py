@@ -262,6 +262,13 @@ class LogMelSpectrogram(keras.layers.Layer):
         shape = (inputs_shape[0], frames, self.num_features)
         return shape if lengths_shape is None else (shape, tuple(lengths_shape))
 
+    def compute_output_spec(self, inputs, lengths=None):
+        # Frame counts are int32 (compute_output_shape alone would give them the float dtype).
+        features = keras.KerasTensor(self.compute_output_shape(inputs.shape), self.compute_dtype)
+        if lengths is None:
+            return features
+        return features, keras.KerasTensor(lengths.shape, "int32")
+
     def get_config(self) -> dict:
         config = super().get_config()
         config.update(

@@ -200,6 +200,13 @@ class DeepSpeech2(layers.Layer, KeepsLengths):
         shape = (inputs_shape[0], frames_out, self.output_channels)
         return shape if lengths_shape is None else (shape, tuple(lengths_shape))
 
+    def compute_output_spec(self, inputs, lengths=None, training=None):
+        # Lengths stay integers (compute_output_shape alone would give them the float dtype).
+        outputs = keras.KerasTensor(self.compute_output_shape(inputs.shape), self.compute_dtype)
+        if lengths is None:
+            return outputs
+        return outputs, keras.KerasTensor(lengths.shape, lengths.dtype)
+
     def get_config(self) -> dict[str, Any]:
         config = super().get_config()
         config.update(

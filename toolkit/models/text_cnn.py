@@ -63,6 +63,9 @@ class TextCNN(layers.Layer):
 
     def call(self, token_ids, training=None):
         hidden = self.embedding_dropout(self.embedding(token_ids), training=training)
+        # Padding embeds as zeros, as the convolutions' own padding past the end: a text's
+        # vector then does not depend on how much longer other texts in its batch are.
+        hidden = hidden * ops.expand_dims(ops.cast(ops.not_equal(token_ids, 0), hidden.dtype), -1)
         # Padding positions are pushed far below any real activation so max pooling skips them.
         padding = ops.expand_dims(ops.cast(ops.equal(token_ids, 0), hidden.dtype), -1) * -1e4
         pooled = [

@@ -1,4 +1,4 @@
-"""Speech backbones and features on padded batches: lengths, invariance to padding, configs."""
+"""Speech backbones on padded batches: lengths, invariance to padding, configs."""
 
 from __future__ import annotations
 
@@ -6,7 +6,6 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
-from toolkit.audio.features import LogMelSpectrogram
 from toolkit.models.deepspeech2 import DeepSpeech2
 from toolkit.models.quartznet import QuartzNet
 
@@ -39,22 +38,6 @@ def padded_batch(lengths: list[int], width: int, seed: int = 0) -> np.ndarray:
     for row, length in enumerate(lengths):
         batch[row, :length] = rng.normal(size=(length, width))
     return batch
-
-
-def test_log_mel_statistics_per_utterance_ignore_padding():
-    layer = LogMelSpectrogram(sample_rate=8000, num_mel_bins=20)
-    rng = np.random.default_rng(0)
-    short, long = rng.normal(size=3000).astype(np.float32), rng.normal(size=5000).astype(np.float32)
-    batch = np.zeros((2, 5000), np.float32)
-    batch[0, :3000], batch[1] = short, long
-    features, frames = layer(tf.constant(batch), lengths=tf.constant([3000, 5000]))
-    alone = layer(tf.constant(short[None]), lengths=tf.constant([3000]))[0]
-    assert frames.numpy().tolist() == [layer.num_frames(3000), layer.num_frames(5000)]
-    count = layer.num_frames(3000)
-    np.testing.assert_allclose(features[0, :count], alone[0], atol=1e-4)
-    assert np.all(features[0, count:].numpy() == 0)
-    # Without lengths the layer behaves as it always has.
-    np.testing.assert_allclose(layer(tf.constant(long[None]))[0], features[1], atol=1e-4)
 
 
 @pytest.mark.parametrize("name", sorted(BACKBONES))

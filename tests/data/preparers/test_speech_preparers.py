@@ -10,7 +10,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 import soundfile
-from dataset_layouts import (
+
+from tests.dataset_layouts import (
     AN4_TEST,
     AN4_TRAIN,
     LIBRI_TEXT,
@@ -20,7 +21,6 @@ from dataset_layouts import (
     make_ljspeech,
     write_an4_etc,
 )
-
 from toolkit.data.preparers import an4, librispeech, ljspeech
 from toolkit.data.preparers import archive as archive_module
 from toolkit.errors import DataError

@@ -11,10 +11,11 @@ import pandas as pd
 import pytest
 import soundfile
 
+from tests.tiny_data import REPO
 from toolkit.audio import tts
 from toolkit.errors import DataError
 
-ASSETS = Path(__file__).resolve().parents[1] / "assets" / "tts_digits"
+ASSETS = REPO / "assets" / "tts_digits"
 needs_espeak = pytest.mark.skipif(not tts.espeak_available(), reason="espeak-ng is not installed")
 
 

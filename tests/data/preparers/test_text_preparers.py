@@ -9,7 +9,8 @@ import urllib.request
 from pathlib import Path
 
 import pytest
-from dataset_layouts import (
+
+from tests.dataset_layouts import (
     AG_CLASSES,
     AG_TEST,
     AG_TRAIN,
@@ -18,7 +19,6 @@ from dataset_layouts import (
     make_conll2003,
     make_imdb,
 )
-
 from toolkit.data.preparers import ag_news, conll2003, imdb
 from toolkit.data.preparers import archive as archive_module
 from toolkit.errors import DataError

@@ -13,8 +13,8 @@ import pandas as pd
 import pytest
 import soundfile
 from click.testing import CliRunner
-from tiny_data import REPO, run_without_toolkit
 
+from tests.tiny_data import REPO, run_without_toolkit
 from toolkit import runner
 from toolkit.cli import main
 

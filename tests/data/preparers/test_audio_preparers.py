@@ -10,7 +10,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 import soundfile
-from dataset_layouts import (
+
+from tests.dataset_layouts import (
     FSDD_SPEAKERS,
     NOISE_SECONDS,
     WORDS,
@@ -18,7 +19,6 @@ from dataset_layouts import (
     make_speech_commands,
     write_tone,
 )
-
 from toolkit.data.preparers import archive as archive_module
 from toolkit.data.preparers import folder, fsdd, speech_commands
 from toolkit.errors import DataError

@@ -10,11 +10,11 @@ import numpy as np
 import pandas as pd
 import pytest
 from click.testing import CliRunner
-from tiny_data import run_without_toolkit
 
+from tests.tiny_data import REPO, run_without_toolkit
 from toolkit.cli import main
 
-ASSETS = Path(__file__).resolve().parent.parent / "assets" / "text_reviews"
+ASSETS = REPO / "assets" / "text_reviews"
 RECIPE = "text_classification/tiny_reviews"
 
 SERVE_SCRIPT = textwrap.dedent(

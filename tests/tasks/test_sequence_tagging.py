@@ -11,13 +11,13 @@ import pandas as pd
 import pytest
 import tensorflow as tf
 from click.testing import CliRunner
-from tiny_data import run_without_toolkit
 
+from tests.tiny_data import REPO, run_without_toolkit
 from toolkit.cli import main
 from toolkit.text.readers import read_conll, write_conll
 from toolkit.text.spans import detect_scheme, entity_spans, from_bioes, to_bioes
 
-ASSETS = Path(__file__).resolve().parent.parent / "assets" / "text_entities"
+ASSETS = REPO / "assets" / "text_entities"
 RECIPE = "sequence_tagging/tiny_entities"
 SMALL = [
     "--set",

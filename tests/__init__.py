@@ -1,0 +1,1 @@
+"""Tests, in folders that mirror the toolkit package; shared helpers import as `tests.NAME`."""
