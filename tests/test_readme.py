@@ -160,7 +160,7 @@ def tour(tmp_path_factory) -> tuple[Path, list[str]]:
                     args += TINY_SETTINGS
                 started = time.perf_counter()
                 with fresh_stderr_logging():
-                    result = CliRunner().invoke(main, args)
+                    result = CliRunner().invoke(main, args, prog_name="toolkit")
                 seconds = time.perf_counter() - started
                 print(f"{seconds:6.1f} s  {command.text}")
                 if result.exit_code != 0:
