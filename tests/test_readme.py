@@ -5,8 +5,9 @@ its `toolkit` commands run one after the other in a folder holding copies of `re
 `assets/`, as a fresh clone has them; `toolkit run` and `toolkit train` get tiny settings
 appended. A command whose comment starts with "needs" (`# needs the dataset`, `# needs your
 data`), or every command of a block whose first line is such a comment, needs data the project
-does not ship and is only read. The "From Python" example then runs in a subprocess in the
-same folder, with the same tiny settings.
+does not ship and is only read. The ```python blocks ("From Python", "Load the SavedModel from
+plain TensorFlow") then run as one script in a subprocess in the same folder, with the same
+tiny settings, each block up to its first line with such a comment.
 """
 
 from __future__ import annotations
@@ -95,10 +96,16 @@ def tour_commands() -> list[Command]:
     return [command for block in code_blocks(tour, "bash") for command in commands(block)]
 
 
-def python_example() -> str:
+def python_examples() -> str:
+    """The tour's ```python blocks as one script, each up to its first line that `# needs`."""
     tour = section(README.read_text(encoding="utf-8"), "## A short tour")
-    (block,) = code_blocks(section(tour, "### From Python"), "python")
-    return block
+    script = []
+    for block in code_blocks(tour, "python"):
+        for line in block.splitlines():
+            if NEEDS.search(line):
+                break
+            script.append(line)
+    return "\n".join(script) + "\n"
 
 
 def test_the_reader_sees_quotes_comments_continuations_and_marks():
@@ -131,6 +138,8 @@ def test_the_tour_has_commands_to_run_and_to_read():
     for placeholder in ("my_clips/", "/path/to/", "train.csv", "clip.wav", "utterance.wav"):
         for command in ran:
             assert placeholder not in command.text, command.text
+        assert placeholder not in python_examples()
+    assert "toolkit.run(" in python_examples() and "serving_default" in python_examples()
 
 
 @contextlib.contextmanager
@@ -192,7 +201,7 @@ def test_the_tour_runs_in_order(tour):
         assert (folder / made).exists(), made
 
 
-def test_the_python_example_runs(tour):
+def test_the_python_examples_run(tour):
     folder, _ = tour
     tiny = textwrap.dedent(
         """\
@@ -216,7 +225,7 @@ def test_the_python_example_runs(tour):
     path = os.pathsep.join(filter(None, [str(ROOT), os.environ.get("PYTHONPATH")]))
     environment = {**os.environ, "PYTHONPATH": path}
     result = subprocess.run(
-        [sys.executable, "-c", tiny + python_example()],
+        [sys.executable, "-c", tiny + python_examples()],
         cwd=folder,
         env=environment,
         capture_output=True,
