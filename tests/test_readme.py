@@ -31,8 +31,6 @@ from click.testing import CliRunner
 
 from toolkit.cli import main
 
-pytestmark = pytest.mark.slow
-
 ROOT = Path(__file__).resolve().parents[1]
 README = ROOT / "README.md"
 TINY_SETTINGS = ["--set", "train.epochs=1"]
@@ -142,13 +140,11 @@ def test_the_tour_has_commands_to_run_and_to_read():
     assert "toolkit.run(" in python_examples() and "serving_default" in python_examples()
 
 
-@contextlib.contextmanager
-def fresh_stderr_logging():
-    """Each command's progress lines go to that command's captured stderr."""
+def log_to_the_next_stderr() -> None:
+    """Have the next command's progress lines go to its own captured stderr."""
     logger = logging.getLogger("toolkit")
     for handler in [h for h in logger.handlers if type(h) is logging.StreamHandler]:
         logger.removeHandler(handler)
-    yield
 
 
 @pytest.fixture(scope="module")
@@ -168,8 +164,8 @@ def tour(tmp_path_factory) -> tuple[Path, list[str]]:
                 if args[0] in TRAINING_COMMANDS:
                     args += TINY_SETTINGS
                 started = time.perf_counter()
-                with fresh_stderr_logging():
-                    result = CliRunner().invoke(main, args, prog_name="toolkit")
+                log_to_the_next_stderr()
+                result = CliRunner().invoke(main, args, prog_name="toolkit")
                 seconds = time.perf_counter() - started
                 print(f"{seconds:6.1f} s  {command.text}")
                 if result.exit_code != 0:
@@ -187,6 +183,7 @@ def tour(tmp_path_factory) -> tuple[Path, list[str]]:
     return folder, failures
 
 
+@pytest.mark.slow
 def test_the_tour_runs_in_order(tour):
     folder, failures = tour
     assert not failures, failures[0]
@@ -201,6 +198,7 @@ def test_the_tour_runs_in_order(tour):
         assert (folder / made).exists(), made
 
 
+@pytest.mark.slow
 def test_the_python_examples_run(tour):
     folder, _ = tour
     tiny = textwrap.dedent(
