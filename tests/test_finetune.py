@@ -91,8 +91,9 @@ def test_the_same_labels_continue_from_the_source_weights(audio_source, tmp_path
     # Labels listed in another order: the source's order is kept, so its head continues.
     train = subset_manifest("train", ["2", "1", "0"], 4, tmp_path)
     # At a learning rate of 0 with the backbone frozen, training leaves the source as it was.
+    # A .keras file of a run is a source as its run directory is.
     run = finetuning.finetune(
-        audio_source,
+        audio_source / "model.keras",
         data=train,
         output=tmp_path / "run",
         freeze="backbone",
@@ -105,7 +106,23 @@ def test_the_same_labels_continue_from_the_source_weights(audio_source, tmp_path
         np.testing.assert_allclose(new, old)
     reopened = runner.open_run(run.directory)
     assert reopened.recipe.finetune.labels_kept == source.task.labels
-    assert reopened.recipe.finetune.source == str(audio_source)
+    assert reopened.recipe.finetune.source == str(audio_source / "model.keras")
+
+
+def test_freeze_n_keeps_the_backbone_s_first_layers_frozen(audio_source):
+    source = runner.open_run(audio_source)
+    features = layer_of(source.model, "features", source.recipe)
+    backbone = layer_of(source.model, "model", source.recipe)
+    groups = finetuning.backbone_layer_weights(backbone)
+    built = runner.BuiltModel(source.model, features, backbone)
+    finetuning.freezer(2)(built)
+    frozen = [variable for group in groups[:2] for variable in group]
+    assert not any(variable.trainable for variable in frozen)
+    assert len(backbone.trainable_weights) == sum(len(group) for group in groups[2:])
+    finetuning.freezer("backbone")(built)
+    assert backbone.trainable_weights == []
+    finetuning.freezer("none")(built)
+    assert len(backbone.trainable_weights) == sum(len(group) for group in groups)
 
 
 def test_new_labels_get_a_new_head_on_the_trained_backbone(new_labels_run, audio_source):

@@ -359,6 +359,8 @@ def train_from_source(recipe: Recipe, run_dir: str | Path, device: str = "auto")
         raise ToolkitError(
             f"finetune.source: a {source_task.name} model cannot start a {task_class.name} run"
         )
+    if recipe.train.ensemble != 1:
+        raise RecipeError("train.ensemble: fine-tuning trains one model from the source; use 1")
     check_data_kind(recipe, task_class)
     run_dir = Path(run_dir)
     run_dir.mkdir(parents=True, exist_ok=True)
