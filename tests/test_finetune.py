@@ -165,6 +165,25 @@ def test_the_fine_tuned_saved_model_serves_without_the_toolkit(new_labels_run, t
     np.testing.assert_allclose(served["probabilities"], expected, atol=1e-5)
 
 
+def test_a_new_head_keeps_the_rows_of_the_labels_it_shares(audio_source):
+    from toolkit.tasks.audio_classification import AudioClassification
+
+    source = runner.open_run(audio_source)
+    task = AudioClassification(sample_rate=8000, labels=["2", "new", "0"])
+    model = task.build_model(
+        features=layer_of(source.model, "features", source.recipe),
+        backbone=layer_of(source.model, "model", source.recipe),
+        augment=source.recipe.augment,
+    )
+    kept = task.carry_head(source_model=source.model, source=source.task, model=model)
+    assert kept == ["2", "0"]
+    old_kernel, old_bias = source.model.get_layer("probabilities").get_weights()
+    kernel, bias = model.get_layer("probabilities").get_weights()
+    np.testing.assert_array_equal(kernel[:, [0, 2]], old_kernel[:, [2, 0]])
+    np.testing.assert_array_equal(bias[[0, 2]], old_bias[[2, 0]])
+    assert model.output_shape[-1] == 3
+
+
 def test_shared_outputs_keep_their_rows_of_the_old_head():
     def head(units: int, name: str) -> keras.Model:
         inputs = keras.Input((4,))

@@ -15,6 +15,7 @@ import copy
 import dataclasses
 import logging
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -283,7 +284,7 @@ def backbone_layer_weights(backbone: Any) -> list[list[Any]]:
     return list(groups.values())
 
 
-def freezer(what: str | int) -> Any:
+def freezer(what: str | int) -> Callable[[Any], None]:
     """A `Phase.freeze` that freezes the backbone ("backbone"), nothing ("none"), or the
     backbone's first N layers (an int)."""
 
