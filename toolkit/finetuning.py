@@ -345,6 +345,39 @@ def plan_phases(recipe: Recipe, new_head: bool, shared: int, layers: int) -> lis
     return phases
 
 
+def read_new_data(
+    recipe: Recipe, task: Any, source_task: Any, found: Source, run_dir: Path
+) -> tuple[dict[str, pd.DataFrame], bool, list[str]]:
+    """The checked splits of the user's data, whether the source's outputs serve them (its
+    head continues), and the outputs shared with the source; the task's outputs are fixed in
+    the saved recipe and the data summary is written."""
+    from toolkit import runner
+
+    splits = runner.load_data(recipe, task, run_dir)
+    continues = task.adopt_source_outputs(source=source_task)
+    source_names, names = set(source_task.output_names()), task.output_names()
+    shared = [name for name in names if name in source_names]
+    added = [name for name in names if name not in source_names]
+    log.info(
+        "fine-tuning %s: %s",
+        found.path,
+        "the same outputs, its head continues"
+        if continues
+        else f"a new head of {len(names)} outputs, {len(shared)} shared with the source "
+        f"(new: {', '.join(added) or 'none'})",
+    )
+    if task.input_kind == "audio":
+        report_resampling(splits, found.recipe.component("task")["sample_rate"])
+    splits = task.extend_training_data(splits, data=recipe.data, run_dir=run_dir)
+    recipe.with_component("task", {"type": task.name, **task.get_config()})
+    recipe.save(run_dir / runner.RESOLVED_RECIPE)
+    summary = task.summary(splits, min_examples=recipe.data.min_examples_per_class)
+    (run_dir / "data_summary.txt").write_text("\n".join(summary) + "\n")
+    for line in summary:
+        log.info("%s", line)
+    return splits, continues, shared
+
+
 def train_from_source(recipe: Recipe, run_dir: str | Path, device: str = "auto") -> Any:
     """Train a recipe with `finetune.source` into `run_dir`: the runner's path, with the
     model built on the source's trained layers and trained in phases."""
@@ -368,28 +401,7 @@ def train_from_source(recipe: Recipe, run_dir: str | Path, device: str = "auto")
     recipe.save(run_dir / runner.RESOLVED_RECIPE)
     task = runner.build_task(recipe, run_dir)
     runner.check_settings(recipe, task)
-    splits = runner.load_data(recipe, task, run_dir)
-    continues = task.adopt_source_outputs(source=source_task)
-    source_names, names = source_task.output_names(), task.output_names()
-    shared = [name for name in names if name in set(source_names)]
-    added = [name for name in names if name not in set(source_names)]
-    log.info(
-        "fine-tuning %s: %s",
-        found.path,
-        "the same outputs, its head continues"
-        if continues
-        else f"a new head of {len(names)} outputs, {len(shared)} shared with the source "
-        f"(new: {', '.join(added) or 'none'})",
-    )
-    if task.input_kind == "audio":
-        report_resampling(splits, found.recipe.component("task")["sample_rate"])
-    splits = task.extend_training_data(splits, data=recipe.data, run_dir=run_dir)
-    recipe.with_component("task", {"type": task.name, **task.get_config()})
-    recipe.save(run_dir / runner.RESOLVED_RECIPE)
-    summary = task.summary(splits, min_examples=recipe.data.min_examples_per_class)
-    (run_dir / "data_summary.txt").write_text("\n".join(summary) + "\n")
-    for line in summary:
-        log.info("%s", line)
+    splits, continues, shared = read_new_data(recipe, task, source_task, found, run_dir)
 
     training.set_precision(recipe.train.mixed_precision)
     strategy = training.make_strategy(device)
