@@ -19,7 +19,7 @@ if TYPE_CHECKING:
     from toolkit.api import Model, RunModel
 
 __version__ = "0.1.0"
-__all__ = ["DataError", "RecipeError", "ToolkitError", "__version__", "load", "run"]
+__all__ = ["DataError", "RecipeError", "ToolkitError", "__version__", "finetune", "load", "run"]
 
 # TensorFlow's start-up notices stay off the screen (TOOLKIT_DEBUG=1 shows them); nothing is
 # imported here, a finder waits for the first `import tensorflow`.
@@ -38,6 +38,36 @@ def run(
     from toolkit import api
 
     return api.run(recipe, overrides, output, device=device, export=export)
+
+
+def finetune(
+    source: str | Path,
+    data: str | Path,
+    *,
+    valid: str | Path | None = None,
+    test: str | Path | None = None,
+    output: str | Path | None = None,
+    freeze: str | int | None = None,
+    epochs: int | None = None,
+    overrides: dict[str, Any] | list[str] | tuple[str, ...] = (),
+    device: str = "auto",
+    export: bool | None = None,
+) -> RunModel:
+    """Fine-tune a run directory or .keras file on your data; see `toolkit.api.finetune`."""
+    from toolkit import api
+
+    return api.finetune(
+        source,
+        data,
+        valid=valid,
+        test=test,
+        output=output,
+        freeze=freeze,
+        epochs=epochs,
+        overrides=overrides,
+        device=device,
+        export=export,
+    )
 
 
 def load(path: str | Path) -> Model:

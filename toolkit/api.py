@@ -7,6 +7,7 @@
     model.predict(waveform, sample_rate=16000)     # a pandas DataFrame, one row per input
     model.evaluate("test.csv")                     # metrics of a manifest or class folder
     model.export("exported/")                      # a SavedModel that takes raw input
+    toolkit.finetune(run.directory, "my_clips/")   # the trained model on your own data
 
 The command line calls the same functions.
 """
@@ -194,6 +195,45 @@ def run(
     trained = runner.train(resolved, run_dir, device)
     runner.evaluate(trained)
     if resolved.export.enabled if export is None else export:
+        runner.export(trained, force=True)
+    return RunModel(trained)
+
+
+def finetune(
+    source: str | Path,
+    data: str | Path,
+    *,
+    valid: str | Path | None = None,
+    test: str | Path | None = None,
+    output: str | Path | None = None,
+    freeze: str | int | None = None,
+    epochs: int | None = None,
+    overrides: dict[str, Any] | list[str] | tuple[str, ...] = (),
+    device: str = "auto",
+    export: bool | None = None,
+) -> RunModel:
+    """Fine-tune a run directory or .keras file on `data` (see `toolkit.finetune`), evaluate
+    it on its test split and export it; returns the new run."""
+    from toolkit import finetuning, runner
+
+    if device == "cpu":
+        import os
+
+        os.environ["CUDA_VISIBLE_DEVICES"] = "-1"
+    recipe = finetuning.finetune_recipe(
+        source,
+        data=data,
+        valid=valid,
+        test=test,
+        freeze=freeze,
+        epochs=epochs,
+        overrides=overrides,
+    )
+    run_dir = Path(output) if output is not None else finetuning.default_output(source)
+    ensure_logging(run_dir)
+    trained = runner.train(recipe, run_dir, device)
+    runner.evaluate(trained)
+    if recipe.export.enabled if export is None else export:
         runner.export(trained, force=True)
     return RunModel(trained)
 

@@ -115,4 +115,27 @@ class ExportConfig:
     jit_compile: bool = True
 
 
+@dataclass
+class FinetuneConfig:
+    """Training that starts from a trained model (`toolkit finetune`); a recipe without this
+    block trains from scratch."""
+
+    # The run directory or .keras file whose features, backbone and head the model starts from.
+    source: str | None = field(default=None, metadata=PATH)
+    # What stays frozen. head_first: a new head trains alone on the frozen backbone for
+    # `head_epochs`, then everything trains; backbone: the backbone never trains; none: nothing
+    # is frozen, not even at first; N: as head_first, then the backbone's first N layers stay
+    # frozen. A head that continues (same outputs as the source) has no head-only phase.
+    freeze: Literal["head_first", "backbone", "none"] | int = "head_first"
+    # Epochs of the head-only phase, at train.learning_rate (0: none).
+    head_epochs: int = 3
+    # The rest trains at train.learning_rate times this: small steps keep what the source learnt.
+    learning_rate_factor: float = 0.1
+    # Written by the run: the source's outputs (labels, tags, characters) whose rows of the
+    # source's output layer were kept.
+    labels_kept: list[str] | None = None
+
+
 FIXED_BLOCKS = {"data": DataConfig, "train": TrainConfig, "export": ExportConfig}
+# Blocks a recipe may leave out; their settings are then not saved either.
+OPTIONAL_BLOCKS = {"finetune": FinetuneConfig}

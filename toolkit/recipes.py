@@ -1,6 +1,7 @@
 """Load a YAML recipe, apply `--set` overrides, validate every key, resolve paths.
 
-A recipe has the blocks `task`, `data`, `features`, `augment`, `model`, `train`, `export`.
+A recipe has the blocks `task`, `data`, `features`, `augment`, `model`, `train`, `export`, and
+`finetune` when the model starts from a trained one.
 `task`, `features` and `model` name a registered class with `type`; their other keys are
 that class's constructor arguments. The resolved recipe has every default filled in and
 absolute paths, so it can be saved in the run directory and run again as it is.
@@ -20,10 +21,17 @@ from typing import Any
 import yaml
 
 from toolkit import registry, resources, schema
-from toolkit.config import FIXED_BLOCKS, DataConfig, ExportConfig, TrainConfig
+from toolkit.config import (
+    FIXED_BLOCKS,
+    OPTIONAL_BLOCKS,
+    DataConfig,
+    ExportConfig,
+    FinetuneConfig,
+    TrainConfig,
+)
 from toolkit.errors import RecipeError
 
-BLOCKS = ("task", "data", "features", "augment", "model", "train", "export")
+BLOCKS = ("task", "data", "features", "augment", "model", "train", "export", "finetune")
 COMPONENT_BLOCKS = {"task": "task", "features": "features", "model": "model"}
 # Constructor arguments the toolkit derives and passes itself (never written in a recipe).
 # Which of them a component receives is up to its constructor: a backbone over spectrograms takes
@@ -87,6 +95,11 @@ class Recipe:
     @property
     def export(self) -> ExportConfig:
         return ExportConfig(**self.blocks["export"])
+
+    @property
+    def finetune(self) -> FinetuneConfig:
+        """The fine-tuning settings; their defaults (no source) when the recipe has none."""
+        return FinetuneConfig(**self.blocks.get("finetune", {}))
 
     def component(self, block: str) -> dict[str, Any]:
         """A copy of a component block (`task`, `features`, `model`): its `type` and the
@@ -167,7 +180,7 @@ def read_yaml(path: Path) -> dict[str, Any]:
 def path_keys(task_class: type, raw: dict[str, Any] | None = None) -> dict[str, set[str]]:
     """Block -> the keys whose values are paths: marked fields of the fixed blocks, and
     component settings whose names end in `_file` (e.g. task.word_vectors_file)."""
-    config_classes = dict(FIXED_BLOCKS, augment=task_class.augment_config)
+    config_classes = dict(FIXED_BLOCKS, **OPTIONAL_BLOCKS, augment=task_class.augment_config)
     keys = {
         block: {field.name for field in dataclasses.fields(config) if field.metadata.get("path")}
         for block, config in config_classes.items()
@@ -216,6 +229,14 @@ def validate(raw: dict[str, Any]) -> dict[str, dict[str, Any]]:
             schema.dataclass_types(config_class),
             schema.dataclass_defaults(config_class),
         )
+    for block, config_class in OPTIONAL_BLOCKS.items():
+        if raw.get(block) is not None:
+            blocks[block] = schema.check_block(
+                block,
+                raw[block],
+                schema.dataclass_types(config_class),
+                schema.dataclass_defaults(config_class),
+            )
     momentum = blocks["train"]["ema_momentum"]
     if momentum is not None and not 0.0 <= momentum < 1.0:
         raise RecipeError(f"train.ema_momentum: must be in [0, 1), got {momentum}")
@@ -226,7 +247,7 @@ def validate(raw: dict[str, Any]) -> dict[str, dict[str, Any]]:
         raise RecipeError(
             f"train.ensemble: the {blocks['task']['type']} task cannot average models; use 1"
         )
-    return {block: blocks[block] for block in BLOCKS}
+    return {block: blocks[block] for block in BLOCKS if block in blocks}
 
 
 def load_recipe(

@@ -9,6 +9,7 @@ import datetime
 import json
 import logging
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -16,6 +17,7 @@ from typing import Any
 import pandas as pd
 
 from toolkit import registry
+from toolkit.config import TrainConfig
 from toolkit.errors import ToolkitError
 from toolkit.recipes import Recipe, load_recipe
 from toolkit.tasks.base import Task
@@ -42,6 +44,15 @@ class BuiltModel:
     model: Any
     features: Any
     backbone: Any
+
+
+@dataclass
+class Phase:
+    """One stretch of training of a model: its settings (epochs, learning rate) and what it
+    freezes (sets `trainable` on) before it is compiled; None trains everything as built."""
+
+    train: TrainConfig
+    freeze: Callable[[BuiltModel], None] | None = None
 
 
 def default_run_dir(recipe_path: str | Path) -> Path:
@@ -147,9 +158,13 @@ def load_data(recipe: Recipe, task: Task, run_dir: Path) -> dict[str, pd.DataFra
 
 def train(recipe: Recipe, run_dir: str | Path, device: str = "auto") -> Run:
     """Train a recipe into `run_dir` and keep the selected checkpoint as model.keras (with
-    `train.ensemble`, each member's, averaged)."""
+    `train.ensemble`, each member's, averaged); from its `finetune.source` when it has one."""
     from toolkit import training
 
+    if recipe.finetune.source is not None:
+        from toolkit.finetuning import train_from_source
+
+        return train_from_source(recipe, run_dir, device)
     run_dir = Path(run_dir)
     run_dir.mkdir(parents=True, exist_ok=True)
     recipe.save(run_dir / RESOLVED_RECIPE)
@@ -200,20 +215,7 @@ def train(recipe: Recipe, run_dir: str | Path, device: str = "auto") -> Run:
 
         model = average_models(models, models[0].name)
         merge_histories(folders, run_dir / "history.csv")
-    model.save(run_dir / "model.keras")
-    (run_dir / "training.json").write_text(
-        json.dumps(
-            {
-                "seconds": round(seconds, 1),
-                "parameters": int(model.count_params()),
-                "ensemble": members,
-                "train_examples": len(splits["train"]),
-                "valid_examples": len(splits["valid"]),
-                "peak_memory_mb": round(peak_memory_mb(), 1),
-            },
-            indent=2,
-        )
-    )
+    save_trained(run_dir, model, seconds, splits, {"ensemble": members})
     log.info(
         "trained in %.0f s; %s model%s saved to %s",
         seconds,
@@ -222,6 +224,30 @@ def train(recipe: Recipe, run_dir: str | Path, device: str = "auto") -> Run:
         run_dir / "model.keras",
     )
     return Run(run_dir, recipe, task, model, splits)
+
+
+def save_trained(
+    run_dir: Path,
+    model: Any,
+    seconds: float,
+    splits: dict[str, pd.DataFrame],
+    record: dict[str, Any],
+) -> None:
+    """RUN_DIR/model.keras, and training.json: time, size, examples and `record`."""
+    model.save(run_dir / "model.keras")
+    (run_dir / "training.json").write_text(
+        json.dumps(
+            {
+                "seconds": round(seconds, 1),
+                "parameters": int(model.count_params()),
+                **record,
+                "train_examples": len(splits["train"]),
+                "valid_examples": len(splits["valid"]),
+                "peak_memory_mb": round(peak_memory_mb(), 1),
+            },
+            indent=2,
+        )
+    )
 
 
 def train_member(
@@ -233,12 +259,18 @@ def train_member(
     resources: Any,
     seed: int,
     prepare_in: Path | None,
+    *,
+    initial: BuiltModel | None = None,
+    phases: list[Phase] | None = None,
 ):
     """Fit one model with `seed` (weights, shuffling, augmentation) and its checkpoints,
     history and logs in `folder`; returns the model with the `train.select` weights.
 
     Given `prepare_in` (the run directory, for the first model), the task's preparation
-    for training runs there once the model is built."""
+    for training runs there once the model is built. `initial` is a model built already
+    (fine-tuning: on a trained one) to train instead of one from the recipe; `phases` train it
+    in turn, each compiled anew (all but the last keep their checkpoints in folder/phases/N;
+    history.csv holds them all)."""
     import keras
 
     from toolkit import training
@@ -248,13 +280,8 @@ def train_member(
     training.set_seeds(seed)
     steps = max(1, -(-len(splits["train"]) // settings.batch_size))
     with strategy.scope():
-        built = build_model(recipe, task, splits["train"])
+        built = initial if initial is not None else build_model(recipe, task, splits["train"])
         model = built.model
-        model.compile(
-            optimizer=training.build_optimizer(settings, steps),
-            loss=task.loss(model=model),
-            metrics=task.metrics(),
-        )
     if prepare_in is not None:
         left_out = task.prepare_training(
             splits,
@@ -278,22 +305,48 @@ def train_member(
     )
     if prepare_in is not None:
         log.info("model %s: %s parameters", model.name, f"{model.count_params():,}")
-    training.fit(
-        model,
-        train_data,
-        valid_data,
-        settings,
-        folder,
-        settings.monitor or task.default_monitor,
-        task.class_weight(splits["train"]),
-        task.validation_callbacks(valid=splits["valid"], batch_size=settings.batch_size),
-    )
+    phases = phases or [Phase(settings)]
+    folders = [folder / "phases" / str(index) for index in range(1, len(phases))] + [folder]
+    for phase, phase_folder in zip(phases, folders, strict=True):
+        with strategy.scope():
+            if phase.freeze is not None:
+                phase.freeze(built)
+            model.compile(
+                optimizer=training.build_optimizer(phase.train, steps),
+                loss=task.loss(model=model),
+                metrics=task.metrics(),
+            )
+        training.fit(
+            model,
+            train_data,
+            valid_data,
+            phase.train,
+            phase_folder,
+            settings.monitor or task.default_monitor,
+            task.class_weight(splits["train"]),
+            task.validation_callbacks(valid=splits["valid"], batch_size=settings.batch_size),
+        )
+    if len(phases) > 1:
+        join_histories(folders, folder / "history.csv")
     # Without that checkpoint (e.g. no epoch ended with a finite monitor), keep the weights
     # in memory.
     selected = folder / "checkpoints" / f"{settings.select}.keras"
     if selected.is_file():
         model = keras.saving.load_model(selected, compile=False)
     return model
+
+
+def join_histories(folders: list[Path], path: Path) -> None:
+    """The `history.csv` of phases trained one after another as one, epochs counted on."""
+    frames, offset = [], 0
+    for folder in folders:
+        history = Path(folder) / "history.csv"
+        if history.is_file() and history.stat().st_size > 0:
+            frame = pd.read_csv(history)
+            frames.append(frame.assign(epoch=frame["epoch"] + offset))
+            offset += len(frame)
+    if frames:
+        pd.concat(frames, ignore_index=True).to_csv(path, index=False)
 
 
 def peak_memory_mb() -> float:

@@ -9,6 +9,7 @@ import click
 
 from toolkit import __version__
 from toolkit.cli.data import data
+from toolkit.cli.finetune import finetune
 from toolkit.cli.lm import lm
 from toolkit.cli.recipes import recipes
 from toolkit.cli.run import evaluate, export, predict, run, train
@@ -24,5 +25,5 @@ def main() -> None:
     """
 
 
-for command in (run, train, evaluate, predict, export, recipes, data, lm):
+for command in (run, train, finetune, evaluate, predict, export, recipes, data, lm):
     main.add_command(command)

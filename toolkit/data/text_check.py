@@ -106,6 +106,20 @@ def report_truncation(tokenizer, texts: np.ndarray) -> None:
         )
 
 
+def report_unknown(unknown: int, total: int, what: str) -> float:
+    """Log how much of the training text a kept vocabulary misses; returns the share."""
+    share = unknown / total if total else 0.0
+    log.info(
+        "vocabulary kept from the source model: %d of %d training %s (%.1f%%) are out of it "
+        "and read as unknown",
+        unknown,
+        total,
+        what,
+        100 * share,
+    )
+    return share
+
+
 def check_tokenizer_fits(tokenizer, backbone) -> None:
     """A bag-of-n-grams backbone needs a bag; a sequence backbone needs token ids."""
     wanted = backbone.input_kind

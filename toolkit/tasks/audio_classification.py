@@ -17,7 +17,7 @@ from toolkit.config import AudioAugmentConfig, DataConfig
 from toolkit.errors import DataError
 from toolkit.tasks import classification
 from toolkit.tasks.audio import AudioTask
-from toolkit.tasks.base import single_label_loss
+from toolkit.tasks.base import Task, single_label_loss
 
 log = logging.getLogger("toolkit")
 
@@ -31,6 +31,9 @@ class AudioClassification(AudioTask):
     # Clips are padded or cropped before the model, so XLA compiles it once per batch size.
     fixed_input_shapes = True
     averages_members = True
+    output_setting = "labels"
+    source_settings = ("sample_rate", "clip_duration", "pooling")
+    output_layers = {"probabilities": "last"}
 
     def __init__(
         self,
@@ -225,6 +228,15 @@ class AudioClassification(AudioTask):
         import keras
 
         return [keras.metrics.SparseCategoricalAccuracy(name="accuracy")]
+
+    # Fine-tuning ---------------------------------------------------------------------
+
+    def output_names(self) -> list[str]:
+        return list(self.labels)
+
+    def adopt_source_outputs(self, *, source: Task) -> bool:
+        """The same label set (in any order) keeps the source's order, so its head continues."""
+        return classification.adopt_labels(self, source.get_config()["labels"])
 
     # Evaluation ----------------------------------------------------------------------
 

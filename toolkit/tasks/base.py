@@ -14,7 +14,7 @@ from typing import Any, ClassVar, Literal
 import pandas as pd
 
 from toolkit.config import DataConfig, NoAugmentConfig
-from toolkit.errors import DataError
+from toolkit.errors import DataError, ToolkitError
 
 InputKind = Literal["audio", "text"]
 
@@ -57,6 +57,19 @@ class Task(ABC):
     # The run directory, given by the runner when it builds the task for a run (files the
     # task writes or reads beside the model: subword units, a language model).
     run_directory: Path | None = None
+    # The setting that holds the model's outputs (labels, tags, alphabet), fixed from the
+    # training data when a recipe leaves it empty; fine-tuning fixes it from the new data.
+    output_setting: ClassVar[str | None] = None
+    # Task settings a trained model is bound to (its sample rate, clip length, kind of head):
+    # fine-tuning keeps the source's and refuses a change.
+    source_settings: ClassVar[tuple[str, ...]] = ()
+    # The layers whose units are the outputs, by name: "last" when a weight's last axis runs
+    # over the outputs (a Dense kernel and bias), "all" when every axis does (CRF transitions).
+    # Fine-tuning keeps their rows of the outputs a new model shares with its source.
+    output_layers: ClassVar[dict[str, Literal["last", "all"]]] = {}
+    # Settings that only initialise a model trained from scratch (pretrained word vectors);
+    # fine-tuning clears them, as the source's trained weights take their place.
+    scratch_settings: ClassVar[tuple[str, ...]] = ()
 
     @abstractmethod
     def get_config(self) -> dict[str, Any]:
@@ -165,6 +178,38 @@ class Task(ABC):
     def validation_callbacks(self, *, valid: pd.DataFrame, batch_size: int) -> list:
         """Callbacks that score the validation split beyond Keras metrics (span F1, WER)."""
         return []
+
+    # Fine-tuning ---------------------------------------------------------------------
+
+    def output_names(self) -> list[str]:
+        """The names of the output layer's units in order (labels, tags, characters)."""
+        raise ToolkitError(f"the {self.name} task has no outputs that fine-tuning can map")
+
+    def adopt_source_outputs(self, *, source: Task) -> bool:
+        """Once `check_splits` has fixed this task's outputs from new training data: take the
+        trained `source` task's outputs instead where they serve the new data (so its head
+        continues as it is); returns whether they did."""
+        return False
+
+    def carry_head(self, *, source_model: Any, source: Task, model: Any) -> list[str]:
+        """Give `model`, built by `build_model` on the features and backbone of `source_model`
+        (a trained model of `source`), that model's head: the rows of its `output_layers` for
+        the outputs both have (by name), and other head layers' weights whole. Returns the
+        outputs whose rows were kept."""
+        from toolkit.tasks.heads import carry_head_weights
+
+        return carry_head_weights(
+            source_model,
+            model,
+            self.output_layers,
+            source.output_names(),
+            self.output_names(),
+        )
+
+    def report_unknown_tokens(self, *, features: Any, train: pd.DataFrame) -> float | None:
+        """With a vocabulary kept from a trained model rather than learnt from `train`: log
+        the share of training tokens outside it and return it; None without a vocabulary."""
+        return None
 
     # Evaluation and prediction ---------------------------------------------------------
 

@@ -13,6 +13,14 @@ import pandas as pd
 from toolkit.errors import DataError
 
 
+def adopt_labels(task: Any, source_labels: list[str]) -> bool:
+    """Give `task` the source's label order when its labels are the same set; whether they were."""
+    if set(task.labels) != set(source_labels):
+        return False
+    task.labels = list(source_labels)
+    return True
+
+
 def balanced_class_weight(label_ids: np.ndarray, classes: int) -> dict[int, float]:
     """n / (k * count) for each class, so rare classes are not ignored."""
     counts = np.bincount(label_ids, minlength=classes).astype(float)

@@ -30,6 +30,10 @@ class SequenceTagging(Task):
     augment_config = NoAugmentConfig
     required_columns = ("tokens", "tags")
     stratify_column = None
+    output_setting = "tags"
+    source_settings = ("output_layer", "training_scheme")
+    output_layers = {"tag_scores": "last", "crf": "all"}
+    scratch_settings = ("word_vectors_file",)
 
     def __init__(
         self,
@@ -298,6 +302,25 @@ class SequenceTagging(Task):
             return {"val_f1": self.score(truth, predicted)["f1"]}
 
         return [ValidationScores(score)]
+
+    # Fine-tuning ---------------------------------------------------------------------
+
+    def output_names(self) -> list[str]:
+        return list(self.model_tags)
+
+    def adopt_source_outputs(self, *, source: Task) -> bool:
+        """The same tags in the same scheme keep the source's order, so its head continues."""
+        config = source.get_config()
+        if set(self.tags) != set(config["tags"]) or self.tag_scheme != config["tag_scheme"]:
+            return False
+        self.tags = list(config["tags"])
+        return True
+
+    def report_unknown_tokens(self, *, features: Any, train: pd.DataFrame) -> float | None:
+        from toolkit.data.text_check import report_unknown
+
+        unknown, total = features.count_unknown(list(train["tokens"]))
+        return report_unknown(unknown, total, "tokens")
 
     # Decoding ------------------------------------------------------------------------
 

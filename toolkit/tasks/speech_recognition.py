@@ -20,9 +20,12 @@ import pandas as pd
 from toolkit.config import SpeechAugmentConfig
 from toolkit.errors import DataError
 from toolkit.tasks.audio import AudioTask
+from toolkit.tasks.base import Task
 
 log = logging.getLogger("toolkit")
 DECODERS = ("greedy", "beam", "beam_lm")
+# The name of output 0 (the CTC blank) among the output units' names.
+BLANK = "<blank>"
 
 
 class SpeechRecognition(AudioTask):
@@ -33,6 +36,9 @@ class SpeechRecognition(AudioTask):
     required_columns = ("audio", "transcript")
     stratify_column = None
     default_monitor = "val_wer"
+    output_setting = "alphabet"
+    source_settings = ("sample_rate", "units", "subword_vocabulary_size", "subword_model_file")
+    output_layers = {"logits": "last"}
 
     def __init__(
         self,
@@ -367,6 +373,28 @@ class SpeechRecognition(AudioTask):
             return {"val_wer": rates["wer"], "val_cer": rates["cer"]}
 
         return [ValidationScores(score)]
+
+    # Fine-tuning ---------------------------------------------------------------------
+
+    def output_names(self) -> list[str]:
+        return [BLANK, *self.output_units]
+
+    def adopt_source_outputs(self, *, source: Task) -> bool:
+        """Transcripts written with the source's characters keep its alphabet (its output
+        layer continues); new characters need a new output layer, which subword units
+        learnt from other transcripts cannot have."""
+        source_alphabet = source.get_config()["alphabet"]
+        new = sorted(set(self.alphabet) - set(source_alphabet))
+        if not new:
+            self.alphabet = list(source_alphabet)
+            return True
+        if self.units == "sentencepiece":
+            raise DataError(
+                f"train: characters {''.join(new)!r} are not in the source model's alphabet, "
+                "and its subword units cannot spell them; fine-tune a model with "
+                "task.units: characters, or train from scratch"
+            )
+        return False
 
     # Decoding ------------------------------------------------------------------------
 

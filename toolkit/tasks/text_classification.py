@@ -27,6 +27,9 @@ class TextClassification(Task):
     input_kind = "text"
     augment_config = NoAugmentConfig
     required_columns = ("text", "label")
+    output_setting = "labels"
+    source_settings = ("multi_label",)
+    output_layers = {"probabilities": "last"}
 
     def __init__(
         self,
@@ -223,6 +226,19 @@ class TextClassification(Task):
         if self.multi_label:
             return [keras.metrics.F1Score(average="micro", threshold=self.threshold, name="f1")]
         return [keras.metrics.SparseCategoricalAccuracy(name="accuracy")]
+
+    # Fine-tuning ---------------------------------------------------------------------
+
+    def output_names(self) -> list[str]:
+        return list(self.labels)
+
+    def adopt_source_outputs(self, *, source: Task) -> bool:
+        """The same label set (in any order) keeps the source's order, so its head continues."""
+        return classification.adopt_labels(self, source.get_config()["labels"])
+
+    def report_unknown_tokens(self, *, features: Any, train: pd.DataFrame) -> float | None:
+        unknown, total = features.count_unknown(train["text"].to_numpy())
+        return text_check.report_unknown(unknown, total, "tokens")
 
     # Evaluation ----------------------------------------------------------------------
 

@@ -24,6 +24,8 @@ INSTALL_HINT = (
     "pip install 'speech-text-toolkit[subwords]'"
 )
 MODEL_FILE = "subwords.model"
+# Piece ids the tokenizer is trained with: 0 pads, 1 is the unknown piece.
+PAD_ID, UNKNOWN_ID = 0, 1
 
 
 def _import(name: str):
@@ -117,7 +119,9 @@ class SubwordTokenizer(keras.layers.Layer):
                 text.decode("utf-8")
                 for text in standardize_text(tf.constant(batch), self.standardize).numpy()
             )
-        self.set_model(train_sentencepiece(standardized, self.max_tokens, self.model_type, 0, 1))
+        self.set_model(
+            train_sentencepiece(standardized, self.max_tokens, self.model_type, PAD_ID, UNKNOWN_ID)
+        )
 
     def set_model(self, model_bytes: bytes) -> None:
         tensorflow_text = _import("tensorflow_text")
@@ -153,6 +157,19 @@ class SubwordTokenizer(keras.layers.Layer):
             pieces = self._pieces(tf.constant(batch))
             counts.append(pieces.row_lengths().numpy())
         return np.concatenate(counts) if counts else np.zeros(0, dtype=np.int64)
+
+    def count_unknown(
+        self, texts: list[str] | np.ndarray, batch_size: int = 1024
+    ) -> tuple[int, int]:
+        """(pieces that are the unknown piece, all pieces) of `texts`: only characters the
+        model never saw fall outside it."""
+        unknown = total = 0
+        for start in range(0, len(texts), batch_size):
+            batch = np.asarray(texts[start : start + batch_size], dtype=object).astype(str)
+            ids = self._pieces(tf.constant(batch)).flat_values.numpy()
+            unknown += int(np.sum(ids == UNKNOWN_ID))
+            total += int(ids.size)
+        return unknown, total
 
     # Layer -------------------------------------------------------------------------------
 

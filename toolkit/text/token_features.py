@@ -127,6 +127,12 @@ class WordCharacterFeatures(keras.layers.Layer):
     def vocabulary_size(self) -> int:
         return int(self.words.vocabulary_size())
 
+    def count_unknown(self, sentences: list[list[str]]) -> tuple[int, int]:
+        """(tokens whose word is outside the vocabulary, all tokens) of `sentences`."""
+        known = {str(word) for word in self.words.get_vocabulary()}
+        tokens = [fold(token) for tokens in sentences for token in tokens]
+        return sum(token not in known for token in tokens), len(tokens)
+
     def character_vocabulary_size(self) -> int:
         return int(self.characters.vocabulary_size())
 

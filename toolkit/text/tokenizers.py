@@ -122,6 +122,26 @@ class Tokenizer(keras.layers.Layer):
             counts.append(tf.math.count_nonzero(ids, axis=-1).numpy())
         return np.concatenate(counts) if counts else np.zeros(0, dtype=np.int64)
 
+    def count_unknown(
+        self, texts: list[str] | np.ndarray, batch_size: int = 1024
+    ) -> tuple[int, int]:
+        """(tokens outside the vocabulary, all tokens) of `texts`: what a vocabulary learnt
+        from other text misses of these."""
+        known = set(self.vocabulary())
+        unknown = total = 0
+        for start in range(0, len(texts), batch_size):
+            batch = np.asarray(texts[start : start + batch_size], dtype=object).astype(str)
+            standardized = standardize_text(tf.constant(batch), self.standardize)
+            tokens = (
+                tf.strings.split(standardized)
+                if self.split == "whitespace"
+                else tf.strings.unicode_split(standardized, "UTF-8")
+            )
+            flat = [token.decode("utf-8") for token in tokens.flat_values.numpy()]
+            unknown += sum(token not in known for token in flat)
+            total += len(flat)
+        return unknown, total
+
     def call(self, texts):
         tokens = self.vectorizer(texts)
         if self.output_mode == "sequence" and self.max_length is not None:
