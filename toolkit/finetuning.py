@@ -44,10 +44,13 @@ class Source:
 
 def locate_source(source: str | Path) -> Source:
     """The run directory or .keras file `source`, with its recipe; ToolkitError otherwise."""
+    from toolkit import pretrained
     from toolkit.runner import RESOLVED_RECIPE
 
     path = Path(source).expanduser()
-    if not path.exists():
+    if not path.exists() and pretrained.is_name(source):
+        path = pretrained.find(str(source))
+    elif not path.exists():
         raise ToolkitError(f"{source}: no such run directory or .keras file")
     if path.is_dir():
         directory, model_path = path, path / "model.keras"
@@ -152,6 +155,42 @@ def finetune_recipe(
         raise RecipeError(str(error).removeprefix("recipe given as a dict: ")) from None
     recipe.source = f"fine-tuning of {found.path}"
     return recipe
+
+
+def start_from_pretrained(recipe: Recipe) -> Recipe:
+    """A recipe with `model.pretrained` as one that fine-tunes that model: its features and
+    backbone replace the recipe's, the rest (task, data, augmentation, training) stays. A
+    model that does not fit the task (another task, sample rate or clip length) is left out
+    and the recipe trains from scratch; the log says which happened."""
+    name = recipe.pretrained
+    found = locate_source(name)
+    source_task = found.recipe.component("task")
+    task = recipe.component("task")
+    task_class = registry.get("task", task["type"])
+    differences = [
+        f"task.{key} {source_task.get(key)!r} (this recipe: {task.get(key)!r})"
+        for key in ("type", *task_class.source_settings)
+        if source_task.get(key) != task.get(key)
+    ]
+    raw = copy.deepcopy(recipe.blocks)
+    if differences:
+        log.warning(
+            "model.pretrained %s does not fit this recipe (it takes %s); training from scratch",
+            name,
+            "; ".join(differences),
+        )
+        del raw["model"]["pretrained"]
+        return dataclasses.replace(recipe, blocks=raw)
+    log.info(
+        "starting from the pretrained model %s (%s); --set model.pretrained=null trains the "
+        "recipe's own model from scratch",
+        name,
+        found.path,
+    )
+    raw["features"] = found.recipe.component("features")
+    raw["model"] = {**found.recipe.component("model"), "pretrained": name}
+    raw["finetune"] = {**raw.get("finetune", {}), "source": str(found.path)}
+    return dataclasses.replace(recipe, blocks=raw)
 
 
 def default_output(source: str | Path) -> Path:
@@ -355,15 +394,16 @@ def read_new_data(
 
     splits = runner.load_data(recipe, task, run_dir)
     continues = task.adopt_source_outputs(source=source_task)
-    source_names, names = set(source_task.output_names()), task.output_names()
-    shared = [name for name in names if name in source_names]
-    added = [name for name in names if name not in source_names]
+    source_names = set(source_task.output_names())
+    pairs = list(zip(task.output_names(), task.output_names_in(source=source_task), strict=True))
+    shared = [name for name, known in pairs if known in source_names]
+    added = [name for name, known in pairs if known not in source_names]
     log.info(
         "fine-tuning %s: %s",
         found.path,
         "the same outputs, its head continues"
         if continues
-        else f"a new head of {len(names)} outputs, {len(shared)} shared with the source "
+        else f"a new head of {len(pairs)} outputs, {len(shared)} shared with the source "
         f"(new: {', '.join(added) or 'none'})",
     )
     if task.input_kind == "audio":

@@ -33,6 +33,8 @@ from toolkit.errors import RecipeError
 
 BLOCKS = ("task", "data", "features", "augment", "model", "train", "export", "finetune")
 COMPONENT_BLOCKS = {"task": "task", "features": "features", "model": "model"}
+# The one model-block key that is not a backbone argument (see Recipe.pretrained).
+PRETRAINED = "pretrained"
 # Constructor arguments the toolkit derives and passes itself (never written in a recipe).
 # Which of them a component receives is up to its constructor: a backbone over spectrograms takes
 # `num_features`, one over tokens `vocabulary_size`.
@@ -101,12 +103,21 @@ class Recipe:
         """The fine-tuning settings; their defaults (no source) when the recipe has none."""
         return FinetuneConfig(**self.blocks.get("finetune", {}))
 
+    @property
+    def pretrained(self) -> str | None:
+        """`model.pretrained`: the shipped model (or run directory) whose features and
+        backbone the run starts from instead of the recipe's own; None trains from scratch."""
+        return self.blocks["model"].get(PRETRAINED)
+
     def component(self, block: str) -> dict[str, Any]:
         """A copy of a component block (`task`, `features`, `model`): its `type` and the
         constructor arguments of that registered class."""
         if block not in COMPONENT_BLOCKS:
             raise KeyError(f"{block!r} is not a component block ({', '.join(COMPONENT_BLOCKS)})")
-        return dict(self.blocks[block])
+        values = dict(self.blocks[block])
+        if block == "model":
+            values.pop(PRETRAINED, None)
+        return values
 
     def with_component(self, block: str, values: dict[str, Any]) -> None:
         """Replace a component block (e.g. the task's, once its label list is fixed)."""
@@ -219,7 +230,15 @@ def validate(raw: dict[str, Any]) -> dict[str, dict[str, Any]]:
         annotations, defaults = schema.signature_parameters(
             registry.get(kind, name), DERIVED[block]
         )
+        if block == "model":
+            annotations, defaults = (
+                {**annotations, PRETRAINED: str | None},
+                {**defaults, PRETRAINED: None},
+            )
         blocks[block] = {"type": name, **schema.check_block(block, values, annotations, defaults)}
+        if block == "model" and blocks[block][PRETRAINED] is None:
+            # Left out rather than saved as null, so recipes without it read as before.
+            del blocks[block][PRETRAINED]
     task_class = registry.get("task", blocks["task"]["type"])
     config_classes = dict(FIXED_BLOCKS, augment=task_class.augment_config)
     for block, config_class in config_classes.items():

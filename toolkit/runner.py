@@ -161,6 +161,10 @@ def train(recipe: Recipe, run_dir: str | Path, device: str = "auto") -> Run:
     `train.ensemble`, each member's, averaged); from its `finetune.source` when it has one."""
     from toolkit import training
 
+    if recipe.finetune.source is None and recipe.pretrained is not None:
+        from toolkit.finetuning import start_from_pretrained
+
+        recipe = start_from_pretrained(recipe)
     if recipe.finetune.source is not None:
         from toolkit.finetuning import train_from_source
 

@@ -206,12 +206,13 @@ def synthesize_label_clips(
     sample_rate: int,
     clips_per_label: int,
     seed: int = 0,
+    voices: list[str] | None = None,
 ) -> pd.DataFrame:
     """Write `<output>/<label>/tts_<n>.wav` for every label that has a spoken form.
 
     Returns a manifest (audio, label, speaker="tts:<voice>"); labels such as "_silence_" get no
     clips. Each label's choices depend only on `seed` and the label, so adding a label to the list
-    leaves the clips of the others unchanged.
+    leaves the clips of the others unchanged. `voices` limits the voices drawn from.
     """
     output_folder = Path(output_folder).absolute()
     rows = []
@@ -222,7 +223,7 @@ def synthesize_label_clips(
         label_folder = output_folder / label
         label_folder.mkdir(parents=True, exist_ok=True)
         label_seed = seed * 1_000_003 + zlib.crc32(label.encode())
-        for index, choice in enumerate(choose_renderings(clips_per_label, label_seed)):
+        for index, choice in enumerate(choose_renderings(clips_per_label, label_seed, voices)):
             path = label_folder / f"tts_{index}.wav"
             # Renderings are deterministic, so a clip already on disk (a cache) is reused.
             if not path.is_file():

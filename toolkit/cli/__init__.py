@@ -11,6 +11,7 @@ from toolkit import __version__
 from toolkit.cli.data import data
 from toolkit.cli.finetune import finetune
 from toolkit.cli.lm import lm
+from toolkit.cli.models import models
 from toolkit.cli.recipes import recipes
 from toolkit.cli.run import evaluate, export, predict, run, train
 
@@ -25,5 +26,5 @@ def main() -> None:
     """
 
 
-for command in (run, train, finetune, evaluate, predict, export, recipes, data, lm):
+for command in (run, train, finetune, evaluate, predict, export, recipes, models, data, lm):
     main.add_command(command)

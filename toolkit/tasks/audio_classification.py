@@ -234,6 +234,17 @@ class AudioClassification(AudioTask):
     def output_names(self) -> list[str]:
         return list(self.labels)
 
+    def output_names_in(self, *, source: Task) -> list[str]:
+        """A label the source lacks is matched by its spoken word ("3" as "three"), so a
+        model pretrained on words keeps its rows for the digits of a digit dataset."""
+        from toolkit.audio.tts import spoken_form
+
+        known = set(source.output_names())
+        return [
+            label if label in known or spoken_form(label) not in known else spoken_form(label)
+            for label in self.labels
+        ]
+
     def adopt_source_outputs(self, *, source: Task) -> bool:
         """The same label set (in any order) keeps the source's order, so its head continues."""
         return classification.adopt_labels(self, source.get_config()["labels"])

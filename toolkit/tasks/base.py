@@ -191,6 +191,11 @@ class Task(ABC):
         continues as it is); returns whether they did."""
         return False
 
+    def output_names_in(self, *, source: Task) -> list[str]:
+        """Each of `output_names()` as the trained `source` task calls it, so that outputs
+        named alike share the source's rows of the output layer (the same name by default)."""
+        return self.output_names()
+
     def carry_head(self, *, source_model: Any, source: Task, model: Any) -> list[str]:
         """Give `model`, built by `build_model` on the features and backbone of `source_model`
         (a trained model of `source`), that model's head: the rows of its `output_layers` for
@@ -203,7 +208,7 @@ class Task(ABC):
             model,
             self.output_layers,
             source.output_names(),
-            self.output_names(),
+            self.output_names_in(source=source),
         )
 
     def report_unknown_tokens(self, *, features: Any, train: pd.DataFrame) -> float | None:
