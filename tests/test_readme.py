@@ -2,8 +2,8 @@
 
 Every ```bash block of "## A short tour" is read with shell quoting and comments (shlex), and
 its `toolkit` commands run one after the other in a folder holding copies of `recipes/` and
-`assets/`, as a fresh clone has them; `toolkit run` and `toolkit train` get tiny settings
-appended. A command whose comment starts with "needs" (`# needs the dataset`, `# needs your
+`assets/`, as a fresh clone has them; `toolkit run`, `toolkit train` and `toolkit finetune`
+get tiny settings appended. A command whose comment starts with "needs" (`# needs the dataset`, `# needs your
 data`), or every command of a block whose first line is such a comment, needs data the project
 does not ship and is only read. The ```python blocks ("From Python", "Load the SavedModel from
 plain TensorFlow") then run as one script in a subprocess in the same folder, with the same
@@ -34,7 +34,7 @@ from toolkit.cli import main
 ROOT = Path(__file__).resolve().parents[1]
 README = ROOT / "README.md"
 TINY_SETTINGS = ["--set", "train.epochs=1"]
-TRAINING_COMMANDS = {"run", "train"}
+TRAINING_COMMANDS = {"run", "train", "finetune"}
 NEEDS = re.compile(r"#\s*needs\b")
 
 

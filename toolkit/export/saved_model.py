@@ -19,7 +19,9 @@ def write_saved_model(
 
     output = Path(output)
     if output.exists() and not force:
-        raise ToolkitError(f"{output}: an export already exists (use --force to replace it)")
+        raise ToolkitError(
+            f"{output}: an export already exists (replace it with --force, or force=True from Python)"
+        )
     output.parent.mkdir(parents=True, exist_ok=True)
     staging = Path(tempfile.mkdtemp(dir=output.parent, prefix=f".{output.name}.tmp"))
     try:

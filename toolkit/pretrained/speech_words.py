@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import datetime
 import logging
+import re
 import shutil
 import subprocess
 import tempfile
@@ -63,7 +64,9 @@ def espeak_version() -> str:
         )
     except (OSError, subprocess.CalledProcessError):
         return "unknown"
-    return found.stdout.strip()
+    # "eSpeak NG text-to-speech: 1.51  Data at: ..." -> "1.51"
+    match = re.search(r"text-to-speech:\s*(\S+)", found.stdout)
+    return match.group(1) if match else found.stdout.strip()
 
 
 def build(
@@ -103,7 +106,7 @@ def build(
     resolved = trained.recipe
     for key in ("train", "valid", "test"):
         resolved.blocks["data"][key] = None
-    resolved.source = f"{folder / 'recipe.yaml'} (toolkit models build {NAME})"
+    resolved.source = f"recipe.yaml beside it (toolkit models build {NAME})"
     resolved.save(output / runner.RESOLVED_RECIPE)
     for name in ("words.txt", "recipe.yaml"):
         if (folder / name).resolve() != (output / name).resolve():
@@ -127,7 +130,7 @@ def build(
         ),
         "labels": f"{len(words)} words, listed in words.txt",
         "training_data": (
-            f"espeak-ng ({espeak_version()}) renderings of every word: {clips_per_word} per "
+            f"espeak-ng {espeak_version()} renderings of every word: {clips_per_word} per "
             f"word in {len(training_voices())} "
             f"voices, speaking rates {tts.RATE_RANGE[0]}-{tts.RATE_RANGE[1]} words per minute "
             f"and pitches {tts.PITCH_RANGE[0]}-{tts.PITCH_RANGE[1]}, with the recipe's noise, "
