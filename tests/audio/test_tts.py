@@ -173,3 +173,28 @@ def test_shipped_tts_digits_manifests() -> None:
     assert not set(splits["train"]["speaker"]) & set(splits["test"]["speaker"])
     info = soundfile.info(ASSETS / splits["test"]["audio"].iloc[0])
     assert info.samplerate == 16000 and info.channels == 1 and info.format == "FLAC"
+
+
+needs_flite = pytest.mark.skipif(not tts.flite_available(), reason="needs flite")
+
+
+@needs_flite
+def test_every_flite_voice_speaks_at_the_rate_and_pitch_asked() -> None:
+    for voice in tts.FLITE_VOICES:
+        slow = tts.synthesize("seven", 16000, voice=voice, rate=120, amplitude=70)
+        fast = tts.synthesize("seven", 16000, voice=voice, rate=220, amplitude=70)
+        assert slow.dtype == np.float32 and np.abs(slow).max() == pytest.approx(0.63, abs=0.01)
+        # Flite's duration stretch follows the words-per-minute scale.
+        assert len(slow) > 1.4 * len(fast), voice
+
+
+@needs_flite
+def test_an_unknown_flite_voice_is_named() -> None:
+    with pytest.raises(RuntimeError, match="flite:nobody"):
+        tts.synthesize("yes", 16000, voice="flite:nobody")
+
+
+def test_synthesize_flite_without_flite_raises_data_error(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(tts.shutil, "which", lambda name: None)
+    with pytest.raises(DataError, match="apt-get install flite"):
+        tts.synthesize("yes", 16000, voice="flite:slt")

@@ -44,6 +44,7 @@ def models_dir(tmp_path_factory) -> Path:
         source,
         output=root / "built" / "speech_words",
         clips_per_word=8,
+        flite_clips_per_word=2 if tts.flite_available() else 0,
         test_clips_per_word=2,
         work=root / "work",
         overrides=TINY,

@@ -1,4 +1,5 @@
-"""Speech synthesis with espeak-ng, for embedded demo data and synthetic training clips."""
+"""Speech synthesis for embedded demo data and synthetic training clips: espeak-ng, and Flite
+for a few more natural-sounding voices ("flite:<voice>")."""
 
 from __future__ import annotations
 
@@ -8,6 +9,7 @@ import random
 import re
 import shutil
 import subprocess
+import tempfile
 import uuid
 import zlib
 from dataclasses import dataclass
@@ -53,6 +55,14 @@ VARIANTS = [
 ]
 VOICES = [accent + variant for accent in ACCENTS for variant in VARIANTS]
 
+# Flite's own English voices (Debian's flite package): statistical parametric (slt, rms, awb)
+# and diphone (kal16) voices, closer to recorded speech than espeak-ng's formant synthesis.
+# Their speakers: slt a US woman, rms a US man, awb a Scottish man, kal16 a US man.
+FLITE_PREFIX = "flite:"
+FLITE_VOICES = [f"{FLITE_PREFIX}{name}" for name in ("slt", "rms", "awb", "kal16")]
+# Each Flite voice's own mean pitch in Hz, which the pitch setting scales (rms ignores it).
+FLITE_PITCH_HZ = {"slt": 170.0, "rms": 100.0, "awb": 110.0, "kal16": 110.0}
+
 RATE_RANGE = (120, 220)  # words per minute
 PITCH_RANGE = (20, 80)  # espeak-ng's 0-99 scale
 # espeak-ng's default amplitude (100) puts some Klatt voices within a few percent of full scale,
@@ -89,6 +99,10 @@ def espeak_available() -> bool:
     return shutil.which("espeak-ng") is not None
 
 
+def flite_available() -> bool:
+    return shutil.which("flite") is not None
+
+
 def synthesize(
     text: str,
     sample_rate: int,
@@ -97,7 +111,10 @@ def synthesize(
     pitch: int = 50,
     amplitude: int = 100,
 ) -> np.ndarray:
-    """Speak `text` with espeak-ng; returns float32 mono audio at `sample_rate`, silence trimmed."""
+    """Speak `text` with espeak-ng (or Flite, for a "flite:<name>" voice); returns float32
+    mono audio at `sample_rate`, silence trimmed."""
+    if voice.startswith(FLITE_PREFIX):
+        return synthesize_flite(text, sample_rate, voice, rate, pitch, amplitude)
     executable = shutil.which("espeak-ng")
     if executable is None:
         raise DataError("espeak-ng is not installed; install it (e.g. apt-get install espeak-ng)")
@@ -129,6 +146,52 @@ def synthesize(
         audio = soxr.resample(audio, native_rate, sample_rate, quality="HQ")
     audio = np.clip(audio, -1.0, 1.0).astype(np.float32)
     return trim_silence(audio, sample_rate)
+
+
+def synthesize_flite(
+    text: str, sample_rate: int, voice: str, rate: int, pitch: int, amplitude: int
+) -> np.ndarray:
+    """Speak `text` with one of Flite's voices, at espeak-ng's rate (words per minute) and
+    pitch (0-99) scales so that one set of choices serves both synthesisers."""
+    executable = shutil.which("flite")
+    if executable is None:
+        raise DataError("flite is not installed; install it (e.g. apt-get install flite)")
+    name = voice.removeprefix(FLITE_PREFIX)
+    if name not in FLITE_PITCH_HZ:
+        raise RuntimeError(f"unknown Flite voice {voice!r}; known: {', '.join(FLITE_VOICES)}")
+    # Flite speaks at about 170 words per minute; its stretch is a duration factor.
+    stretch = 170.0 / rate
+    # Pitch 50 is the voice's own; 20 and 80 are about 0.7 and 1.4 times it.
+    mean_pitch = FLITE_PITCH_HZ[name] * 2.0 ** ((pitch - 50) / 60)
+    with tempfile.TemporaryDirectory(prefix="flite-") as folder:
+        path = Path(folder) / "speech.wav"
+        command = [
+            executable,
+            "-voice",
+            name,
+            "--setf",
+            f"duration_stretch={stretch:.3f}",
+            "--setf",
+            f"int_f0_target_mean={mean_pitch:.1f}",
+            "-t",
+            text,
+            "-o",
+            str(path),
+        ]
+        result = subprocess.run(command, capture_output=True, check=False)
+        if result.returncode != 0 or not path.is_file() or path.stat().st_size <= 44:
+            reason = result.stderr.decode(errors="replace").strip() or f"exit {result.returncode}"
+            raise RuntimeError(f"flite could not speak {text!r} with voice {name!r}: {reason}")
+        audio, native_rate = soundfile.read(path, dtype="float32")
+    if audio.ndim > 1:
+        audio = audio.mean(axis=1)
+    if native_rate != sample_rate:
+        audio = soxr.resample(audio, native_rate, sample_rate, quality="HQ")
+    # Flite has no volume setting: scale the peak to where espeak-ng's amplitude would put it.
+    peak = float(np.max(np.abs(audio))) if audio.size else 0.0
+    if peak > 0:
+        audio = audio * (0.9 * min(amplitude, 100) / 100 / peak)
+    return trim_silence(np.clip(audio, -1.0, 1.0).astype(np.float32), sample_rate)
 
 
 def trim_silence(

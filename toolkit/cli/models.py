@@ -51,7 +51,15 @@ def show(name: str) -> None:
     type=click.Path(file_okay=False),
     help="Where to write the model (default: its folder among the shipped models).",
 )
-@click.option("--clips-per-word", default=40, show_default=True, help="Training renderings.")
+@click.option(
+    "--clips-per-word", default=40, show_default=True, help="Training renderings (espeak-ng)."
+)
+@click.option(
+    "--flite-clips-per-word",
+    default=20,
+    show_default=True,
+    help="Training renderings with Flite's voices (0: espeak-ng only).",
+)
 @click.option("--work", type=click.Path(file_okay=False), help="Folder for the renderings and run.")
 @set_option
 @device_option
@@ -60,6 +68,7 @@ def build(
     name: str,
     output: str | None,
     clips_per_word: int,
+    flite_clips_per_word: int,
     work: str | None,
     overrides: tuple[str, ...],
     device: str,
@@ -75,6 +84,7 @@ def build(
         pretrained.models_dir() / name,
         output=destination,
         clips_per_word=clips_per_word,
+        flite_clips_per_word=flite_clips_per_word,
         work=Path(work) if work else None,
         overrides=overrides,
         device=device,

@@ -13,6 +13,7 @@ import time
 from pathlib import Path
 from typing import Any
 
+import pandas as pd
 import yaml
 
 from toolkit.errors import ToolkitError
@@ -34,15 +35,19 @@ def read_words(folder: Path) -> list[str]:
     return words
 
 
-def render(words: list[str], folder: Path, clips_per_word: int, seed: int, test: bool) -> Path:
-    """Render every word into `folder`; returns the manifest (audio, label, speaker)."""
+def render(
+    words: list[str], folder: Path, clips_per_word: int, seed: int, voices: list[str]
+) -> pd.DataFrame:
+    """Render every word `clips_per_word` times in `voices` into `folder`; returns the
+    manifest (audio, label, speaker)."""
     from toolkit.audio import tts
 
-    voices = test_voices() if test else training_voices()
-    clips = tts.synthesize_label_clips(words, folder, SAMPLE_RATE, clips_per_word, seed, voices)
-    manifest = folder / "manifest.csv"
-    clips.to_csv(manifest, index=False)
-    return manifest
+    return tts.synthesize_label_clips(words, folder, SAMPLE_RATE, clips_per_word, seed, voices)
+
+
+def write_manifest(frames: list[pd.DataFrame], path: Path) -> Path:
+    pd.concat(frames, ignore_index=True).to_csv(path, index=False)
+    return path
 
 
 def test_voices() -> list[str]:
@@ -74,13 +79,15 @@ def build(
     *,
     output: Path,
     clips_per_word: int = 40,
+    flite_clips_per_word: int = 20,
     test_clips_per_word: int = 4,
     work: Path | None = None,
     overrides: list[str] | tuple[str, ...] = (),
     device: str = "auto",
     seed: int = 0,
 ) -> dict[str, Any]:
-    """Render the words of `folder/words.txt`, train `folder/recipe.yaml` on them and write
+    """Render the words of `folder/words.txt` (`clips_per_word` times with espeak-ng and
+    `flite_clips_per_word` times with Flite), train `folder/recipe.yaml` on them and write
     the model, its resolved recipe and card.yaml into `output`; returns the card."""
     from toolkit import runner
     from toolkit.audio import tts
@@ -89,11 +96,25 @@ def build(
 
     if not tts.espeak_available():
         raise ToolkitError("building speech_words needs espeak-ng (apt-get install espeak-ng)")
+    if flite_clips_per_word and not tts.flite_available():
+        raise ToolkitError(
+            "building speech_words needs flite (apt-get install flite), or "
+            "--flite-clips-per-word 0 for espeak-ng speech only"
+        )
     started = time.monotonic()
     words = read_words(folder)
     work = Path(work) if work else Path(tempfile.mkdtemp(prefix="speech_words-"))
-    train = render(words, work / "train", clips_per_word, seed, test=False)
-    test = render(words, work / "test", test_clips_per_word, seed + 1, test=True)
+    # Two synthesisers: a model that hears both generalises past either one's sound.
+    training = [render(words, work / "train", clips_per_word, seed, training_voices())]
+    if flite_clips_per_word:
+        training.append(
+            render(words, work / "train_flite", flite_clips_per_word, seed, tts.FLITE_VOICES)
+        )
+    train = write_manifest(training, work / "train.csv")
+    test = write_manifest(
+        [render(words, work / "test", test_clips_per_word, seed + 1, test_voices())],
+        work / "test.csv",
+    )
     settings = [*overrides, f"data.train={train}", f"data.test={test}"]
     recipe = load_recipe(folder / "recipe.yaml", settings)
     trained = runner.train(recipe, work / "run", device)
@@ -131,8 +152,14 @@ def build(
         "labels": f"{len(words)} words, listed in words.txt",
         "training_data": (
             f"espeak-ng {espeak_version()} renderings of every word: {clips_per_word} per "
-            f"word in {len(training_voices())} "
-            f"voices, speaking rates {tts.RATE_RANGE[0]}-{tts.RATE_RANGE[1]} words per minute "
+            f"word in {len(training_voices())} voices"
+            + (
+                f", and {flite_clips_per_word} per word in Flite's {len(tts.FLITE_VOICES)} "
+                f"voices ({', '.join(tts.FLITE_VOICES)})"
+                if flite_clips_per_word
+                else ""
+            )
+            + f"; speaking rates {tts.RATE_RANGE[0]}-{tts.RATE_RANGE[1]} words per minute "
             f"and pitches {tts.PITCH_RANGE[0]}-{tts.PITCH_RANGE[1]}, with the recipe's noise, "
             "speed, gain, formant and masking augmentation; no recorded speech"
         ),
