@@ -3,6 +3,7 @@ a new head trained alone first, vocabularies are kept, and bad input is one line
 
 from __future__ import annotations
 
+import logging
 import shutil
 import textwrap
 from pathlib import Path
@@ -11,6 +12,7 @@ import keras
 import numpy as np
 import pandas as pd
 import pytest
+import tensorflow as tf
 from click.testing import CliRunner
 
 import toolkit
@@ -146,6 +148,27 @@ def test_new_labels_get_a_new_head_on_the_trained_backbone(new_labels_run, audio
     assert set(new_labels_run.metrics) >= {"valid", "test"}
 
 
+def test_freeze_none_trains_the_backbone_from_the_first_epoch(audio_source, tmp_path, caplog):
+    caplog.set_level(logging.INFO, logger="toolkit")
+    train = subset_manifest("train", ["1", "2", "3"], 4, tmp_path)
+    run = finetuning.finetune(
+        audio_source,
+        data=train,
+        output=tmp_path / "run",
+        freeze="none",
+        epochs=1,
+        overrides={"train.learning_rate": 0.01},
+    )
+    # A new head, yet no head-only phase: one phase, the backbone trained in it.
+    assert run.recipe.finetune.labels_kept == ["1", "2"]
+    assert not (run.directory / "phases").exists()
+    assert "phase 1" not in caplog.text and "1 epoch(s), nothing frozen" in caplog.text
+    source = runner.open_run(audio_source)
+    before = backbone_weights(audio_source / "model.keras", source.recipe)
+    after = layer_of(run.model, "model", run.recipe).get_weights()
+    assert any(not np.allclose(new, old) for new, old in zip(after, before, strict=True))
+
+
 def test_the_fine_tuned_saved_model_serves_without_the_toolkit(new_labels_run, tmp_path):
     waveforms = np.random.default_rng(0).normal(0, 0.1, (2, 8000)).astype(np.float32)
     np.save(tmp_path / "waveforms.npy", waveforms)
@@ -223,23 +246,52 @@ def text_source(tmp_path_factory) -> Path:
     return runner.train(recipe, folder / "run").directory
 
 
+# Reviews with words the tiny review data never shows (zorblax, quibbly, wumple, ...).
+NEW_WORD_REVIEWS = [
+    ("The zorblax gadget is splendiferous.", "good"),
+    ("The battery is excellent, a quibbly delight.", "good"),
+    ("I love this phone, the fit is great.", "good"),
+    ("The delivery was fantastic and the wumple works.", "good"),
+    ("A fantastic jacket, flibbering good.", "good"),
+    ("The screen is excellent.", "good"),
+    ("The zorblax gadget is terrible.", "bad"),
+    ("The battery is awful and broken.", "bad"),
+    ("The delivery was disappointing, a grumbly mess.", "bad"),
+    ("The fit is terrible and noisy.", "bad"),
+    ("Broken on arrival, snorfling awful.", "bad"),
+    ("The screen is disappointing.", "bad"),
+]
+
+
+def new_word_reviews(folder: Path) -> Path:
+    data = folder / "reviews.csv"
+    pd.DataFrame(NEW_WORD_REVIEWS, columns=["text", "label"]).to_csv(data, index=False)
+    return data
+
+
+@pytest.fixture(scope="module")
+def sequence_text_source(tmp_path_factory) -> Path:
+    """The tiny review recipe with a word sequence into a TextCNN (an embedding table)."""
+    folder = tmp_path_factory.mktemp("sequence_text_source")
+    recipe = load_recipe(
+        "text_classification/tiny_reviews",
+        {
+            "features.output_mode": "sequence",
+            "features.ngrams": 1,
+            "model.type": "text_cnn",
+            "model.embedding_dim": 8,
+            "model.filters": 4,
+            "model.kernel_sizes": [2, 3],
+            "train.epochs": 1,
+            "train.verbose": 0,
+            "data.test": None,
+        },
+    )
+    return runner.train(recipe, folder / "run").directory
+
+
 def test_text_keeps_the_source_vocabulary_and_logs_unknown_tokens(text_source, tmp_path):
-    rows = [
-        ("The zorblax gadget is splendiferous.", "good"),
-        ("The battery is excellent, a quibbly delight.", "good"),
-        ("I love this phone, the fit is great.", "good"),
-        ("The delivery was fantastic and the wumple works.", "good"),
-        ("A fantastic jacket, flibbering good.", "good"),
-        ("The screen is excellent.", "good"),
-        ("The zorblax gadget is terrible.", "bad"),
-        ("The battery is awful and broken.", "bad"),
-        ("The delivery was disappointing, a grumbly mess.", "bad"),
-        ("The fit is terrible and noisy.", "bad"),
-        ("Broken on arrival, snorfling awful.", "bad"),
-        ("The screen is disappointing.", "bad"),
-    ]
-    data = tmp_path / "reviews.csv"
-    pd.DataFrame(rows, columns=["text", "label"]).to_csv(data, index=False)
+    data = new_word_reviews(tmp_path)
     run = toolkit.finetune(text_source, data, output=tmp_path / "run", epochs=1, export=False)
     source = runner.open_run(text_source)
     vocabulary = layer_of(run.run.model, "features", run.run.recipe).vocabulary()
@@ -249,6 +301,72 @@ def test_text_keeps_the_source_vocabulary_and_logs_unknown_tokens(text_source, t
     assert "vocabulary kept from the source model" in log
     unknown = int(log.split("vocabulary kept from the source model: ")[1].split(" of ")[0])
     assert unknown >= 6 and "%) are out of it" in log
+
+
+def test_extend_vocabulary_adds_the_new_words_and_keeps_the_source_rows(
+    sequence_text_source, tmp_path
+):
+    # At a learning rate of 0 nothing trains: the rows are as the extension left them.
+    run = toolkit.finetune(
+        sequence_text_source,
+        new_word_reviews(tmp_path),
+        output=tmp_path / "run",
+        epochs=1,
+        freeze="none",
+        overrides={"train.learning_rate": 0.0},
+        extend_vocabulary=True,
+    )
+    source = runner.open_run(sequence_text_source)
+    old_tokenizer = layer_of(source.model, "features", source.recipe)
+    old_vocabulary = old_tokenizer.vocabulary()
+    reopened = runner.open_run(run.directory)
+    assert reopened.recipe.finetune.extend_vocabulary is True
+    tokenizer = layer_of(reopened.model, "features", reopened.recipe)
+    vocabulary = tokenizer.vocabulary()
+    added = vocabulary[len(old_vocabulary) :]
+    assert vocabulary[: len(old_vocabulary)] == old_vocabulary
+    assert {"zorblax", "quibbly", "wumple"} <= set(added)
+    ids = tokenizer(tf.constant(["zorblax wumple"])).numpy()[0]
+    assert old_tokenizer(tf.constant(["zorblax wumple"])).numpy()[0][:2].tolist() == [1, 1]
+    assert ids[0] == vocabulary.index("zorblax") and ids[1] == vocabulary.index("wumple")
+    # Old rows are the source's; new rows start as its unknown token's.
+    old_table = layer_of(source.model, "model", source.recipe).embedding.embeddings.numpy()
+    backbone = layer_of(reopened.model, "model", reopened.recipe)
+    table = backbone.embedding.embeddings.numpy()
+    assert backbone.vocabulary_size == len(vocabulary) == table.shape[0]
+    np.testing.assert_array_equal(table[: len(old_vocabulary)], old_table)
+    np.testing.assert_array_equal(table[len(old_vocabulary) :], old_table[[1] * len(added)])
+    log = log_text(run.directory)
+    assert f"{len(added)} tokens added ({len(vocabulary)} now)" in log
+    assert "read as unknown" not in log
+    # The exported SavedModel (checked against the Keras model when written) takes raw text.
+    served = tf.saved_model.load(str(run.directory / "export" / "saved_model"))
+    texts = tf.constant(["The zorblax gadget is terrible."])
+    outputs = served.signatures["serving_default"](text=texts)
+    np.testing.assert_allclose(
+        outputs["probabilities"].numpy(), reopened.model.predict(texts, verbose=0), atol=1e-5
+    )
+
+
+def test_extend_vocabulary_fills_a_bag_of_n_grams_up_to_its_width(text_source, tmp_path):
+    run = finetuning.finetune(
+        text_source,
+        data=new_word_reviews(tmp_path),
+        output=tmp_path / "run",
+        epochs=1,
+        extend_vocabulary=True,
+    )
+    source = runner.open_run(text_source)
+    old_vocabulary = layer_of(source.model, "features", source.recipe).vocabulary()
+    vocabulary = layer_of(run.model, "features", run.recipe).vocabulary()
+    assert vocabulary[: len(old_vocabulary)] == old_vocabulary
+    assert {"zorblax", "zorblax gadget"} <= set(vocabulary[len(old_vocabulary) :])
+    # The bag keeps its width (max_tokens): the backbone is the source's shape.
+    assert [w.shape for w in layer_of(run.model, "model", run.recipe).weights] == [
+        w.shape for w in layer_of(source.model, "model", source.recipe).weights
+    ]
+    reopened = runner.open_run(run.directory)
+    assert layer_of(reopened.model, "features", reopened.recipe).vocabulary() == vocabulary
 
 
 # Tagging -------------------------------------------------------------------------------
@@ -325,17 +443,50 @@ def speech_manifest(rows: int, folder: Path, name: str, digits: bool = False) ->
     return path
 
 
-def test_speech_with_a_new_alphabet_gets_a_new_output_layer_and_language_model(tmp_path):
+@pytest.fixture(scope="module")
+def speech_source(tmp_path_factory) -> runner.Run:
+    folder = tmp_path_factory.mktemp("speech_source")
     recipe = load_recipe(
         "speech_recognition/tts_phrases",
         {
             **TINY_QUARTZNET,
-            "data.train": str(speech_manifest(8, tmp_path, "source.csv")),
+            "data.train": str(speech_manifest(8, folder, "source.csv")),
             "data.test": None,
             "data.valid_fraction": 0.25,
         },
     )
-    source = runner.train(recipe, tmp_path / "source")
+    return runner.train(recipe, folder / "source")
+
+
+def test_speech_with_the_same_alphabet_continues_the_source_head(speech_source, tmp_path, caplog):
+    caplog.set_level(logging.INFO, logger="toolkit")
+    # The source's own transcripts: the same characters, so its output layer continues; at a
+    # learning rate of 0 with the backbone frozen it stays exactly the source's.
+    data = speech_manifest(8, tmp_path, "same.csv")
+    run = finetuning.finetune(
+        speech_source.directory,
+        data=data,
+        output=tmp_path / "run",
+        epochs=1,
+        freeze="backbone",
+        overrides={"train.learning_rate": 0.0},
+    )
+    assert run.task.alphabet == speech_source.task.alphabet
+    assert run.recipe.finetune.labels_kept == speech_source.task.output_names()
+    assert "the same outputs, its head continues" in caplog.text
+    assert not (run.directory / "phases").exists()
+    for new, old in zip(
+        run.model.get_layer("logits").get_weights(),
+        speech_source.model.get_layer("logits").get_weights(),
+        strict=True,
+    ):
+        np.testing.assert_array_equal(new, old)
+
+
+def test_speech_with_a_new_alphabet_gets_a_new_output_layer_and_language_model(
+    speech_source, tmp_path
+):
+    source = speech_source
     data = speech_manifest(8, tmp_path, "digits.csv", digits=True)
     run = finetuning.finetune(source.directory, data=data, output=tmp_path / "run", epochs=1)
     assert {"2", "7"} <= set(run.task.alphabet)
@@ -408,3 +559,35 @@ def test_bad_input_is_one_line_and_leaves_the_source_as_it_was(audio_source, tex
     )
     assert "task.sample_rate" in line and "resampled" in line
     assert (snapshot(audio_source), snapshot(text_source)) == before
+
+
+@pytest.fixture(scope="module")
+def subword_source(tmp_path_factory) -> Path:
+    pytest.importorskip("tensorflow_text")
+    folder = tmp_path_factory.mktemp("subword_source")
+    recipe = load_recipe(
+        {
+            "task": {"type": "text_classification"},
+            "data": {"train": str(REPO / "assets" / "text_reviews" / "train.csv")},
+            "features": {"type": "subword", "max_tokens": 120, "max_length": 64},
+            "model": {"type": "text_cnn", "embedding_dim": 8, "filters": 4},
+            "train": {"epochs": 1, "batch_size": 32, "verbose": 0},
+        }
+    )
+    return runner.train(recipe, folder / "run").directory
+
+
+def test_extend_vocabulary_is_refused_in_one_line_for_subwords_and_audio(
+    subword_source, audio_source, tmp_path
+):
+    reviews = new_word_reviews(tmp_path)
+    line = one_error_line(
+        finetune_cli(subword_source, reviews, "--extend-vocabulary", output=tmp_path / "a")
+    )
+    assert line.startswith("error: finetune.extend_vocabulary: ")
+    assert "subword tokenizer covers any text" in line
+    clips = subset_manifest("train", ["1", "2"], 2, tmp_path)
+    line = one_error_line(
+        finetune_cli(audio_source, clips, "--extend-vocabulary", output=tmp_path / "b")
+    )
+    assert "finetune.extend_vocabulary" in line and "reads audio" in line

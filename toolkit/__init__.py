@@ -52,6 +52,7 @@ def finetune(
     overrides: dict[str, Any] | list[str] | tuple[str, ...] = (),
     device: str = "auto",
     export: bool | None = None,
+    extend_vocabulary: bool | None = None,
 ) -> RunModel:
     """Fine-tune a run directory or .keras file on your data; see `toolkit.api.finetune`."""
     from toolkit import api
@@ -67,6 +68,7 @@ def finetune(
         overrides=overrides,
         device=device,
         export=export,
+        extend_vocabulary=extend_vocabulary,
     )
 
 

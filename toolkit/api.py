@@ -211,6 +211,7 @@ def finetune(
     overrides: dict[str, Any] | list[str] | tuple[str, ...] = (),
     device: str = "auto",
     export: bool | None = None,
+    extend_vocabulary: bool | None = None,
 ) -> RunModel:
     """Fine-tune a run directory or .keras file on `data` (see `toolkit.finetune`), evaluate
     it on its test split and export it; returns the new run."""
@@ -228,6 +229,7 @@ def finetune(
         freeze=freeze,
         epochs=epochs,
         overrides=overrides,
+        extend_vocabulary=extend_vocabulary,
     )
     run_dir = Path(output) if output is not None else finetuning.default_output(source)
     ensure_logging(run_dir)

@@ -131,6 +131,11 @@ class FinetuneConfig:
     head_epochs: int = 3
     # The rest trains at train.learning_rate times this: small steps keep what the source learnt.
     learning_rate_factor: float = 0.1
+    # Append the training split's words (or characters) that the source's vocabulary lacks,
+    # counted as the tokenizer's own adapt counts them, and grow the embeddings to match: new
+    # words of the user's domain then get rows of their own instead of all reading as unknown.
+    # Word and character vocabularies only; a subword tokenizer already covers any text.
+    extend_vocabulary: bool = False
     # Written by the run: the source's outputs (labels, tags, characters) whose rows of the
     # source's output layer were kept.
     labels_kept: list[str] | None = None

@@ -2,7 +2,8 @@
 
 The source is a run directory, or a `.keras` file of one (model.keras, checkpoints/*.keras),
 with its resolved recipe beside it. That recipe gives the task, the feature extractor or
-tokenizer (its vocabulary kept, never learnt again) and the backbone; the user's data replaces
+tokenizer (its vocabulary kept, never learnt again; `finetune.extend_vocabulary` appends the
+new data's words to it) and the backbone; the user's data replaces
 its data, and `--set` may change training, augmentation and data settings only. The new model
 is the task's model built on the source's trained layers: outputs shared with the source
 (labels, tags, characters) keep their rows of its output layer, so the same outputs continue
@@ -120,6 +121,7 @@ def finetune_recipe(
     freeze: str | int | None = None,
     epochs: int | None = None,
     overrides: list[str] | tuple[str, ...] | dict[str, Any] = (),
+    extend_vocabulary: bool | None = None,
 ) -> Recipe:
     """The recipe that fine-tunes `source` on `data`: the source's, with the user's data, an
     empty output list (fixed from the new data) and a `finetune` block naming the source."""
@@ -146,6 +148,8 @@ def finetune_recipe(
     freeze = parse_freeze(freeze)
     if freeze is not None:
         raw["finetune"]["freeze"] = freeze
+    if extend_vocabulary is not None:
+        raw["finetune"]["extend_vocabulary"] = extend_vocabulary
     settings = [(".".join(parts), value) for parts, value in parsed]
     if epochs is not None:
         settings.append(("train.epochs", epochs))
@@ -215,6 +219,7 @@ def finetune(
     epochs: int | None = None,
     overrides: list[str] | tuple[str, ...] | dict[str, Any] = (),
     device: str = "auto",
+    extend_vocabulary: bool | None = None,
 ) -> Any:
     """Fine-tune the run directory or .keras file `source` on `data` into `output` (a new
     run directory); returns the trained `runner.Run`. The source is only read."""
@@ -228,6 +233,7 @@ def finetune(
         freeze=freeze,
         epochs=epochs,
         overrides=overrides,
+        extend_vocabulary=extend_vocabulary,
     )
     run_dir = Path(output) if output is not None else default_output(source)
     return runner.train(recipe, run_dir, device)
@@ -418,12 +424,37 @@ def read_new_data(
     return splits, continues, shared
 
 
+def extend_vocabulary(
+    recipe: Recipe, task: Any, features: Any, backbone: Any, train: pd.DataFrame
+) -> Any:
+    """Grow the source's vocabularies in `features` with the training split's new entries
+    and log how; returns the backbone to build on (the source's, or a copy for the new sizes
+    that `embeddings.carry_backbone_weights` fills once built)."""
+    from toolkit.tasks.embeddings import grown_backbone
+
+    try:
+        grown = task.extend_vocabulary(features=features, train=train)
+    except ValueError as error:
+        raise RecipeError(f"finetune.extend_vocabulary: {error}") from None
+    log.info(
+        "vocabulary extended from the training split: %s",
+        ", ".join(f"{added} {what} added ({size} now)" for what, (added, size) in grown.items()),
+    )
+    if recipe.finetune.freeze == "backbone":
+        log.warning(
+            "finetune.freeze backbone keeps the embeddings frozen too: the new entries keep "
+            "reading as the unknown token did"
+        )
+    return grown_backbone(backbone, features.derived_sizes())
+
+
 def train_from_source(recipe: Recipe, run_dir: str | Path, device: str = "auto") -> Any:
     """Train a recipe with `finetune.source` into `run_dir`: the runner's path, with the
     model built on the source's trained layers and trained in phases."""
     import keras
 
     from toolkit import runner, training
+    from toolkit.tasks.embeddings import carry_backbone_weights
 
     settings = recipe.finetune
     found = locate_source(settings.source)
@@ -451,13 +482,19 @@ def train_from_source(recipe: Recipe, run_dir: str | Path, device: str = "auto")
     training.set_seeds(recipe.train.seed)
     with strategy.scope():
         source_model = keras.saving.load_model(found.model_path, compile=False)
-        features, backbone = source_layers(source_model, found.recipe, found.path)
+        features, source_backbone = source_layers(source_model, found.recipe, found.path)
+        backbone = source_backbone
+        if settings.extend_vocabulary:
+            backbone = extend_vocabulary(recipe, task, features, backbone, splits["train"])
+        else:
+            task.report_unknown_tokens(features=features, train=splits["train"])
         try:
             model = task.build_model(features=features, backbone=backbone, augment=recipe.augment)
         except ValueError as error:
             raise ToolkitError(f"{recipe.source}: {error}") from None
+        if backbone is not source_backbone:
+            carry_backbone_weights(source_backbone, backbone)
         kept = task.carry_head(source_model=source_model, source=source_task, model=model)
-    task.report_unknown_tokens(features=features, train=splits["train"])
     layers = len(backbone_layer_weights(backbone))
     phases = plan_phases(recipe, not continues, len(shared), layers)
     model = runner.train_member(

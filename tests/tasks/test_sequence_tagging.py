@@ -357,3 +357,48 @@ def test_casing_classes_and_casing_embedding():
     assert BiLSTMCharCNN.from_config(config).get_config() == with_casing.get_config()
     with pytest.raises(ValueError, match="casing_embedding_dim"):
         BiLSTMCharCNN(30, 12, casing_embedding_dim=-1)
+
+
+def test_extended_token_features_grow_the_embeddings_with_the_old_rows_kept():
+    from toolkit.models.bilstm_char_cnn import BiLSTMCharCNN
+    from toolkit.tasks.embeddings import UNKNOWN_ID, carry_backbone_weights, grown_backbone
+    from toolkit.tasks.sequence_tagging import SequenceTagging
+    from toolkit.text.token_features import WordCharacterFeatures
+
+    features = WordCharacterFeatures(min_word_count=2)
+    features.adapt([["EU", "rejects", "call"]] * 2)
+    task = SequenceTagging(tags=["O", "B-ORG"], tag_scheme="iob2")
+    source = BiLSTMCharCNN(
+        **features.derived_sizes(),
+        word_embedding_dim=4,
+        character_embedding_dim=3,
+        character_filters=2,
+        rnn_units=2,
+    )
+    task.build_model(features=features, backbone=source, augment=None)
+    words, characters = features.vocabulary_size(), features.character_vocabulary_size()
+    # "zorp" is seen twice (min_word_count), "blip" once: only zorp joins the words.
+    train = pd.DataFrame({"tokens": [["Zorp", "rejects", "zorp", "blip"]], "tags": [["O"] * 4]})
+    grown = task.extend_vocabulary(features=features, train=train)
+    assert grown == {
+        "words": (1, words + 1),
+        "characters": (6, characters + 6),  # Z, o, p, b, i and the lower-case z
+    }
+    backbone = grown_backbone(source, features.derived_sizes())
+    model = task.build_model(features=features, backbone=backbone, augment=None)
+    carry_backbone_weights(source, backbone)
+    for name, old_size, added in (
+        ("word_embedding", words, 1),
+        ("character_embedding", characters, 6),
+    ):
+        old = getattr(source, name).embeddings.numpy()
+        new = getattr(backbone, name).embeddings.numpy()
+        np.testing.assert_array_equal(new[:old_size], old)
+        # New rows start as the unknown token's: read as the source read them.
+        np.testing.assert_array_equal(new[old_size:], np.repeat(old[[UNKNOWN_ID]], added, 0))
+    for old, new in zip(source.weights[2:], backbone.weights[2:], strict=True):
+        if old.shape == new.shape:
+            np.testing.assert_array_equal(new.numpy(), old.numpy())
+    word_ids, _, _ = features(tf.constant([["zorp", "blip"]]))
+    assert list(word_ids.numpy()[0]) == [words, UNKNOWN_ID]
+    assert model.get_layer(backbone.name) is backbone

@@ -83,3 +83,25 @@ def test_keras_round_trip_keeps_vocabulary_with_odd_characters(tmp_path: Path, m
 def test_bad_settings_name_the_value(build):
     with pytest.raises(ValueError):
         build()
+
+
+@pytest.mark.parametrize("mode", ["sequence", "multi_hot"])
+def test_extending_the_vocabulary_appends_new_tokens_by_count_up_to_max_tokens(mode: str):
+    tokenizer = WordTokenizer(max_tokens=8, output_mode=mode)
+    tokenizer.adapt(["good film", "bad film"])
+    known = tokenizer.vocabulary()
+    added, size = tokenizer.extend_vocabulary(["zorp zorp blip film", "zorp quux", "blip"])
+    # zorp (3) before blip (2) before quux (1); only as many as max_tokens leaves room for.
+    room = 8 - len(known)
+    assert (added, size) == (min(3, room), len(known) + min(3, room))
+    assert tokenizer.vocabulary() == known + ["zorp", "blip", "quux"][:room]
+    assert tokenizer.extend_vocabulary(["zorp film"]) == (0, size)
+
+
+def test_extended_character_vocabulary_keeps_the_old_ids():
+    tokenizer = CharacterTokenizer(max_tokens=50)
+    tokenizer.adapt(["abc"])
+    before = tokenizer(tf.constant(["cab"])).numpy()
+    assert tokenizer.extend_vocabulary(["xyz x"]) == (4, len(tokenizer.vocabulary()))
+    np.testing.assert_array_equal(tokenizer(tf.constant(["cab"])).numpy(), before)
+    assert 1 not in tokenizer(tf.constant(["xyz"])).numpy()

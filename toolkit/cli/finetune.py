@@ -40,6 +40,13 @@ from toolkit.cli.run import _print_metrics, epochs_option
     "backbone's first N layers stay frozen); default: a new head trains alone first, then "
     "everything.",
 )
+@click.option(
+    "--extend-vocabulary",
+    is_flag=True,
+    default=None,
+    help="Add the training data's words (or characters) that the source's vocabulary lacks, "
+    "with new embedding rows (word and character tokenizers).",
+)
 @epochs_option
 @set_option
 @device_option
@@ -51,13 +58,15 @@ def finetune(
     test: str | None,
     output: str | None,
     freeze: str | None,
+    extend_vocabulary: bool | None,
     epochs: int | None,
     overrides: tuple[str, ...],
     device: str,
 ) -> None:
     """Fine-tune SOURCE (a run directory or a .keras file of one) on your data, evaluate on
     --test and export a SavedModel. The source's features, tokenizer vocabulary and backbone
-    are kept; --set may change train.*, augment.*, data.* and finetune.* settings."""
+    are kept (--extend-vocabulary grows the vocabulary); --set may change train.*, augment.*,
+    data.* and finetune.* settings."""
     select_device(device)
     from toolkit import finetuning, runner
 
@@ -70,6 +79,7 @@ def finetune(
         freeze=freeze,
         epochs=epochs,
         overrides=overrides,
+        extend_vocabulary=extend_vocabulary or None,
     )
     setup_logging(run_dir)
     trained = runner.train(recipe, run_dir, device)

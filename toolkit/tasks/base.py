@@ -14,7 +14,7 @@ from typing import Any, ClassVar, Literal
 import pandas as pd
 
 from toolkit.config import DataConfig, NoAugmentConfig
-from toolkit.errors import DataError, ToolkitError
+from toolkit.errors import DataError, RecipeError, ToolkitError
 
 InputKind = Literal["audio", "text"]
 
@@ -215,6 +215,18 @@ class Task(ABC):
         """With a vocabulary kept from a trained model rather than learnt from `train`: log
         the share of training tokens outside it and return it; None without a vocabulary."""
         return None
+
+    def extend_vocabulary(
+        self, *, features: Any, train: pd.DataFrame
+    ) -> dict[str, tuple[int, int]]:
+        """With `finetune.extend_vocabulary`: append what `train` holds outside the
+        vocabularies kept in `features` (a trained model's), as their own adapt counts it;
+        returns {what: (entries added, vocabulary size)}, e.g. {"words": (12, 5012)}. Raises
+        ValueError for features whose vocabulary cannot grow; refused by tasks without one."""
+        raise RecipeError(
+            f"finetune.extend_vocabulary: the {self.name} task reads {self.input_kind}, "
+            "which has no vocabulary to extend; fine-tune without it"
+        )
 
     # Evaluation and prediction ---------------------------------------------------------
 

@@ -322,6 +322,11 @@ class SequenceTagging(Task):
         unknown, total = features.count_unknown(list(train["tokens"]))
         return report_unknown(unknown, total, "tokens")
 
+    def extend_vocabulary(
+        self, *, features: Any, train: pd.DataFrame
+    ) -> dict[str, tuple[int, int]]:
+        return features.extend_vocabulary(list(train["tokens"]))
+
     # Decoding ------------------------------------------------------------------------
 
     def decode(self, model, tokens):

@@ -240,6 +240,11 @@ class TextClassification(Task):
         unknown, total = features.count_unknown(train["text"].to_numpy())
         return text_check.report_unknown(unknown, total, "tokens")
 
+    def extend_vocabulary(
+        self, *, features: Any, train: pd.DataFrame
+    ) -> dict[str, tuple[int, int]]:
+        return {"tokens": features.extend_vocabulary(train["text"].to_numpy())}
+
     # Evaluation ----------------------------------------------------------------------
 
     def probabilities(self, model, texts, batch_size: int = 64) -> np.ndarray:

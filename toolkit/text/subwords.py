@@ -135,6 +135,14 @@ class SubwordTokenizer(keras.layers.Layer):
             raise ToolkitError("the subword tokenizer has no model yet: adapt it on training text")
         return self._tokenizer
 
+    def extend_vocabulary(
+        self, texts: list[str] | np.ndarray, batch_size: int = 1024
+    ) -> tuple[int, int]:
+        """Refused: pieces are not a list that grows, and they already spell any text."""
+        raise ValueError(
+            "the source's subword tokenizer covers any text with its units; fine-tune without it"
+        )
+
     def vocabulary_size(self) -> int:
         return int(self._require_model().vocab_size())
 

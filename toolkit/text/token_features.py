@@ -105,8 +105,9 @@ class WordCharacterFeatures(keras.layers.Layer):
         self.words = keras.layers.StringLookup(mask_token="", name="words")
         self.characters = keras.layers.StringLookup(mask_token="", name="characters")
 
-    def adapt(self, sentences: list[list[str]]) -> None:
-        """Word and character vocabularies from training sentences (lists of tokens)."""
+    def ranked(self, sentences: list[list[str]]) -> tuple[list[str], list[str]]:
+        """The (folded) words seen at least `min_word_count` times and the characters of
+        `sentences`, each most frequent first (ties alphabetically)."""
         words: dict[str, int] = {}
         characters: dict[str, int] = {}
         for tokens in sentences:
@@ -115,14 +116,24 @@ class WordCharacterFeatures(keras.layers.Layer):
                 words[folded] = words.get(folded, 0) + 1
                 for character in token[: self.max_word_length]:
                     characters[character] = characters.get(character, 0) + 1
-        kept = [
-            w
-            for w, c in sorted(words.items(), key=lambda item: (-item[1], item[0]))
-            if c >= self.min_word_count
-        ]
-        chars = [c for c, _ in sorted(characters.items(), key=lambda item: (-item[1], item[0]))]
-        self.words.set_vocabulary(kept[: self.max_words - 2] or ["[none]"])
-        self.characters.set_vocabulary(chars[: self.max_characters - 2] or ["[none]"])
+        kept = [w for w, c in by_count(words) if c >= self.min_word_count]
+        return kept, [c for c, _ in by_count(characters)]
+
+    def adapt(self, sentences: list[list[str]]) -> None:
+        """Word and character vocabularies from training sentences (lists of tokens)."""
+        words, characters = self.ranked(sentences)
+        self.words.set_vocabulary(words[: self.max_words - 2] or ["[none]"])
+        self.characters.set_vocabulary(characters[: self.max_characters - 2] or ["[none]"])
+
+    def extend_vocabulary(self, sentences: list[list[str]]) -> dict[str, tuple[int, int]]:
+        """Append the words and characters of `sentences` outside the vocabularies after the
+        known ones, ranked and limited as `adapt` does; returns {"words": (added, size),
+        "characters": (added, size)}. Known words and characters keep their ids."""
+        words, characters = self.ranked(sentences)
+        return {
+            "words": extend_lookup(self.words, words, self.max_words),
+            "characters": extend_lookup(self.characters, characters, self.max_characters),
+        }
 
     def vocabulary_size(self) -> int:
         return int(self.words.vocabulary_size())
@@ -174,6 +185,24 @@ class WordCharacterFeatures(keras.layers.Layer):
             }
         )
         return config
+
+
+def by_count(counts: dict[str, int]) -> list[tuple[str, int]]:
+    return sorted(counts.items(), key=lambda item: (-item[1], item[0]))
+
+
+def extend_lookup(
+    lookup: keras.layers.StringLookup, ranked: list[str], limit: int
+) -> tuple[int, int]:
+    """Append the entries of `ranked` that `lookup` lacks, in order, until it holds `limit`
+    (padding and unknown included); returns (entries added, its size)."""
+    known = [str(entry) for entry in lookup.get_vocabulary(include_special_tokens=False)]
+    seen = set(known)
+    room = max(limit - int(lookup.vocabulary_size()), 0)
+    added = [entry for entry in ranked if entry not in seen][:room]
+    if added:
+        lookup.set_vocabulary([*known, *added])
+    return len(added), int(lookup.vocabulary_size())
 
 
 def fold(token: str) -> str:

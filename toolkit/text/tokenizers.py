@@ -69,14 +69,20 @@ class Tokenizer(keras.layers.Layer):
         self.output_mode = output_mode
         self.max_length = max_length
         self.ngrams = int(ngrams)
-        mode = standardize
+        self.vectorizer = self.make_vectorizer(self.max_tokens, output_mode, "vectorizer")
+
+    def make_vectorizer(
+        self, max_tokens: int | None, output_mode: str, name: str
+    ) -> keras.layers.TextVectorization:
+        """A TextVectorization with this tokenizer's standardization, split and n-grams."""
+        mode = self.standardize
 
         def standardizer(texts):
             return standardize_text(texts, mode)
 
         bag = output_mode != "sequence"
-        self.vectorizer = keras.layers.TextVectorization(
-            max_tokens=self.max_tokens,
+        return keras.layers.TextVectorization(
+            max_tokens=max_tokens,
             standardize=standardizer,
             split=self.split,
             ngrams=self.ngrams if self.ngrams > 1 else None,
@@ -87,13 +93,33 @@ class Tokenizer(keras.layers.Layer):
             sparse=bag,
             # A fixed bag width lets a saved model be rebuilt before its vocabulary is loaded.
             pad_to_max_tokens=bag,
-            name="vectorizer",
+            name=name,
         )
 
     def adapt(self, texts: list[str] | np.ndarray, batch_size: int = 1024) -> None:
         """Learn the vocabulary (most frequent tokens first) from training texts."""
         data = tf.data.Dataset.from_tensor_slices(np.asarray(texts, dtype=object).astype(str))
         self.vectorizer.adapt(data.batch(batch_size))
+
+    def extend_vocabulary(
+        self, texts: list[str] | np.ndarray, batch_size: int = 1024
+    ) -> tuple[int, int]:
+        """Append the tokens (n-grams) of `texts` outside the vocabulary after the known ones,
+        ranked as `adapt` ranks them (most frequent first), up to `max_tokens` entries in all;
+        returns (entries added, vocabulary size). Known tokens keep their ids."""
+        # A vectorizer like this one without a size limit counts every token of the text
+        # exactly as `adapt` does, so the new entries follow the tokenizer's own rule.
+        counter = self.make_vectorizer(None, "sequence", "vocabulary_counter")
+        data = tf.data.Dataset.from_tensor_slices(np.asarray(texts, dtype=object).astype(str))
+        counter.adapt(data.batch(batch_size))
+        known = self.vectorizer.get_vocabulary(include_special_tokens=False)
+        seen = set(known)
+        ranked = counter.get_vocabulary(include_special_tokens=False)
+        room = max(self.max_tokens - self.vocabulary_size(), 0)
+        added = [token for token in ranked if token not in seen][:room]
+        if added:
+            self.vectorizer.set_vocabulary([*known, *added])
+        return len(added), self.vocabulary_size()
 
     def vocabulary_size(self) -> int:
         return int(self.vectorizer.vocabulary_size())
