@@ -27,18 +27,28 @@ def train_and_evaluate(
 ) -> dict:
     """Train a recipe through the toolkit's library calls and score its test split
     (`score` is the test `metric`; classification adds accuracy, F1 and error counts)."""
-    from toolkit import runner
-    from toolkit.cli.common import setup_logging
     from toolkit.recipes import load_recipe
 
-    recipe = load_recipe(recipe_path, overrides)
+    return train_and_evaluate_recipe(
+        load_recipe(recipe_path, overrides), run_dir, device, export, metric
+    )
+
+
+def train_and_evaluate_recipe(
+    recipe, run_dir: Path, device: str, export: bool = False, metric: str = "accuracy"
+) -> dict:
+    """`train_and_evaluate` for a loaded recipe (a fine-tuning one from
+    `toolkit.finetuning.finetune_recipe`, as `toolkit finetune` trains it)."""
+    from toolkit import runner
+    from toolkit.cli.common import setup_logging
+
     setup_logging(run_dir)
     started = time.perf_counter()
     run = runner.train(recipe, run_dir, device=device)
     results = runner.evaluate(run)
     wall_seconds = time.perf_counter() - started
     if "test" not in results:
-        raise SystemExit(f"error: {recipe_path}: the run has no test split to report")
+        raise SystemExit(f"error: {recipe.source}: the run has no test split to report")
     if export and recipe.export.enabled:
         runner.export(run, force=True)
     training = json.loads((run_dir / "training.json").read_text())
