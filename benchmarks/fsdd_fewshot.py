@@ -199,8 +199,8 @@ def main(argv: list[str] | None = None) -> int:
         f"(seeds {', '.join(map(str, seeds))}); the scratch row adds model.pretrained=null. "
         "Both mix the recipe's espeak-ng renderings of the label words into training. Train "
         "time is the fine-tuning or training itself, without the shipped model's own build.",
-        f"Zero real data: {PRETRAINED} trained only on espeak-ng speech, its output narrowed to "
-        f"the ten digit words; over all {zero['words']} words it picks the right one for "
+        f"Zero real data: {PRETRAINED} trained only on synthetic speech (espeak-ng and "
+        "Flite), its output narrowed to the ten digit words; over all {zero['words']} words it picks the right one for "
         f"{100 * zero['accuracy_all_words']:.1f}% of the clips.",
     ]
     if args.overrides:

@@ -591,3 +591,25 @@ def test_extend_vocabulary_is_refused_in_one_line_for_subwords_and_audio(
         finetune_cli(audio_source, clips, "--extend-vocabulary", output=tmp_path / "b")
     )
     assert "finetune.extend_vocabulary" in line and "reads audio" in line
+
+
+def test_a_head_phase_as_long_as_the_run_leaves_half_of_it_to_the_backbone(audio_source):
+    from toolkit import finetuning
+
+    def epochs_of(epochs: int, freeze: str | int) -> list[int]:
+        recipe = finetuning.finetune_recipe(
+            audio_source,
+            data=audio_source,
+            freeze=freeze,
+            epochs=epochs,
+            overrides={"finetune.head_epochs": 3},
+        )
+        phases = finetuning.plan_phases(recipe, new_head=True, shared=0, layers=4)
+        return [phase.train.epochs for phase in phases]
+
+    assert epochs_of(10, "head_first") == [3, 7]
+    assert epochs_of(3, "head_first") == [1, 2]
+    assert epochs_of(3, 1) == [1, 2]
+    assert epochs_of(1, "head_first") == [1]
+    # Only the head trains with freeze backbone, however the epochs fall.
+    assert sum(epochs_of(3, "backbone")) == 3

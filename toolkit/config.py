@@ -127,7 +127,8 @@ class FinetuneConfig:
     # is frozen, not even at first; N: as head_first, then the backbone's first N layers stay
     # frozen. A head that continues (same outputs as the source) has no head-only phase.
     freeze: Literal["head_first", "backbone", "none"] | int = "head_first"
-    # Epochs of the head-only phase, at train.learning_rate (0: none).
+    # Epochs of the head-only phase, at train.learning_rate (0: none); at most half of a run
+    # of train.epochs, so that the backbone trains too.
     head_epochs: int = 3
     # The rest trains at train.learning_rate times this: small steps keep what the source learnt.
     learning_rate_factor: float = 0.1

@@ -360,7 +360,19 @@ def plan_phases(recipe: Recipe, new_head: bool, shared: int, layers: int) -> lis
             "output with the source and would start from random weights at the lowered "
             "learning rate only; set finetune.head_epochs to 1 or more"
         )
-    head_epochs = min(settings.head_epochs, train.epochs) if new_head and freeze != "none" else 0
+    head_epochs = settings.head_epochs if new_head and freeze != "none" else 0
+    if freeze != "backbone" and head_epochs >= train.epochs > 1:
+        # A head phase as long as the run would leave the backbone as the source had it,
+        # which only freeze backbone asks for: the second half trains it.
+        log.info(
+            "finetune.head_epochs %d of train.epochs %d: the head trains alone for the first "
+            "%d, the rest as finetune.freeze says",
+            head_epochs,
+            train.epochs,
+            train.epochs // 2,
+        )
+        head_epochs = train.epochs // 2
+    head_epochs = min(head_epochs, train.epochs)
     rest = train.epochs - head_epochs
     lowered = train.learning_rate * settings.learning_rate_factor
     phases = []

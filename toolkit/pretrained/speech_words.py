@@ -1,5 +1,5 @@
-"""Building the speech_words model: espeak-ng renderings of a few hundred words, trained with
-the model's recipe, written into its folder with a model card."""
+"""Building the speech_words model: espeak-ng and Flite renderings of a few hundred words,
+trained with the model's recipe, written into its folder with a model card."""
 
 from __future__ import annotations
 
