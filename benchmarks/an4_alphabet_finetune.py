@@ -22,9 +22,7 @@ over seeds, and updates the `an4_alphabet_finetune` section of benchmarks/RESULT
 from __future__ import annotations
 
 import argparse
-import hashlib
 import json
-import shutil
 import statistics
 import sys
 from pathlib import Path
@@ -107,14 +105,6 @@ def write_manifests(root: Path, output: Path) -> dict[str, Path]:
     return paths
 
 
-def fingerprint(paths: dict[str, Path]) -> str:
-    """The manifests' content, so that --resume never reuses a run on other utterances."""
-    digest = hashlib.sha256()
-    for name in sorted(paths):
-        digest.update(paths[name].read_bytes())
-    return digest.hexdigest()
-
-
 # Runs --------------------------------------------------------------------------------
 
 
@@ -141,31 +131,15 @@ def read_run(run_dir: Path) -> dict:
     }
 
 
-def reusable(run_dir: Path, settings: dict, resume: bool) -> bool:
-    record = run_dir / RUN_RECORD
-    if not resume or not record.is_file():
-        return False
-    return json.loads(record.read_text()) == settings and (run_dir / "metrics.json").is_file()
-
-
-def fresh(run_dir: Path) -> None:
-    """An empty run directory: checkpoints of an earlier run must not be selected."""
-    if run_dir.exists():
-        shutil.rmtree(run_dir)
-
-
 def source_run(args: argparse.Namespace, root: Path, output: Path) -> Path:
     """The AN4 run to fine-tune from: --source, or one trained in OUTPUT/source."""
     if args.source:
-        path = Path(args.source).expanduser().resolve()
-        if not (path / "model.keras").is_file() or not (path / "training.json").is_file():
-            raise SystemExit(f"error: --source {path}: not a finished run directory")
-        return path
+        return recipe_runs.finished_run(args.source)
     run_dir = output / "source"
     epochs = [] if args.source_epochs is None else [f"train.epochs={args.source_epochs}"]
     settings = {"recipe": RECIPE, "overrides": [f"data.root={root}", *epochs, *args.overrides]}
-    if not reusable(run_dir, settings, args.resume):
-        fresh(run_dir)
+    if not recipe_runs.reusable(run_dir / RUN_RECORD, settings, args.resume):
+        recipe_runs.fresh(run_dir)
         recipe_runs.train_and_evaluate(
             recipe_runs.resolve_recipe(RECIPE),
             settings["overrides"],
@@ -196,8 +170,8 @@ def toolkit_row(
     if row == "finetuned":
         # A retrained source makes its fine-tuned runs stale.
         settings["source"] = [str(source), (source / "model.keras").stat().st_mtime_ns]
-    if not reusable(run_dir, settings, args.resume):
-        fresh(run_dir)
+    if not recipe_runs.reusable(run_dir / RUN_RECORD, settings, args.resume):
+        recipe_runs.fresh(run_dir)
         if row == "finetuned":
             setup_logging(run_dir)
             run = finetuning.finetune(
@@ -226,13 +200,6 @@ def toolkit_row(
 
 
 # Report ------------------------------------------------------------------------------
-
-
-def spread(values: list[float]) -> str:
-    mean = statistics.mean(values)
-    if len(values) < 2:
-        return f"{100 * mean:.2f}%"
-    return f"{100 * mean:.2f} ± {100 * statistics.stdev(values):.2f}%"
 
 
 def alphabet(run_dir: Path) -> list[str]:
@@ -295,7 +262,7 @@ def main(argv: list[str] | None = None) -> int:
     if not rows_wanted or set(rows_wanted) - set(ROWS):
         raise SystemExit(f"error: --rows: expected some of {', '.join(ROWS)}")
     manifests = write_manifests(root, output / "manifests")
-    data = fingerprint(manifests)
+    data = recipe_runs.fingerprint(manifests)
     source = source_run(args, root, output) if "finetuned" in rows_wanted else None
 
     headers = [
@@ -319,10 +286,10 @@ def main(argv: list[str] | None = None) -> int:
         rows.append(
             [
                 f"{name}, {args.epochs} epochs",
-                spread([run["wer"] for run in runs]),
-                spread([run["cer"] for run in runs]),
-                spread([run["greedy_wer"] for run in runs]),
-                spread([run["greedy_cer"] for run in runs]),
+                recipe_runs.spread([run["wer"] for run in runs]),
+                recipe_runs.spread([run["cer"] for run in runs]),
+                recipe_runs.spread([run["greedy_wer"] for run in runs]),
+                recipe_runs.spread([run["greedy_cer"] for run in runs]),
                 ", ".join(f"{100 * run['wer']:.1f}" for run in runs),
                 results.seconds(statistics.mean(run["seconds"] for run in runs)),
             ]

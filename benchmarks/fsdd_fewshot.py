@@ -24,6 +24,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).parent))
 
 import fsdd_common  # noqa: E402
+import recipe_runs  # noqa: E402
 import results  # noqa: E402
 
 SECTION = "fsdd_fewshot"
@@ -126,13 +127,6 @@ def zero_real_data(test: Path) -> dict:
     }
 
 
-def spread(values: list[float]) -> str:
-    mean = statistics.mean(values)
-    if len(values) < 2:
-        return f"{100 * mean:.2f}%"
-    return f"{100 * mean:.2f} ± {100 * statistics.stdev(values):.2f}%"
-
-
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
     fsdd_common.select_device(args.device)
@@ -163,7 +157,7 @@ def main(argv: list[str] | None = None) -> int:
                 [
                     f"{clips} ({shots} per speaker and digit)",
                     name,
-                    spread([run["accuracy"] for run in runs]),
+                    recipe_runs.spread([run["accuracy"] for run in runs]),
                     ", ".join(f"{100 * run['accuracy']:.1f}" for run in runs),
                     results.seconds(statistics.mean(run["seconds"] for run in runs)),
                 ]

@@ -18,10 +18,8 @@ benchmarks/RESULTS.md.
 from __future__ import annotations
 
 import argparse
-import hashlib
 import json
 import re
-import shutil
 import statistics
 import sys
 from pathlib import Path
@@ -149,14 +147,6 @@ def write_manifests(root: Path, output: Path, per_band: int, seed: int) -> dict[
     return paths
 
 
-def fingerprint(paths: dict[str, Path]) -> str:
-    """The manifests' content, so that --resume never reuses a run on other reviews."""
-    digest = hashlib.sha256()
-    for name in sorted(paths):
-        digest.update(paths[name].read_bytes())
-    return digest.hexdigest()
-
-
 # Runs --------------------------------------------------------------------------------
 
 
@@ -178,30 +168,14 @@ def read_run(run_dir: Path) -> dict:
     }
 
 
-def reusable(run_dir: Path, settings: dict, resume: bool) -> bool:
-    record = run_dir / RUN_RECORD
-    if not resume or not record.is_file():
-        return False
-    return json.loads(record.read_text()) == settings and (run_dir / "model.keras").is_file()
-
-
-def fresh(run_dir: Path) -> None:
-    """An empty run directory: checkpoints of an earlier run must not be selected."""
-    if run_dir.exists():
-        shutil.rmtree(run_dir)
-
-
 def source_run(args: argparse.Namespace, root: Path, output: Path) -> Path:
     """The sentiment run to fine-tune from: --source, or one trained in OUTPUT/source."""
     if args.source:
-        path = Path(args.source).expanduser().resolve()
-        if not (path / "model.keras").is_file() or not (path / "training.json").is_file():
-            raise SystemExit(f"error: --source {path}: not a finished run directory")
-        return path
+        return recipe_runs.finished_run(args.source)
     run_dir = output / "source"
     settings = {"recipe": SOURCE_RECIPE, "overrides": [f"data.root={root}", *args.overrides]}
-    if not reusable(run_dir, settings, args.resume):
-        fresh(run_dir)
+    if not recipe_runs.reusable(run_dir / RUN_RECORD, settings, args.resume):
+        recipe_runs.fresh(run_dir)
         recipe_runs.train_and_evaluate(
             recipe_runs.resolve_recipe(SOURCE_RECIPE), settings["overrides"], run_dir, args.device
         )
@@ -228,8 +202,8 @@ def toolkit_row(
         # A retrained source makes its fine-tuned runs stale.
         model = source / "model.keras"
         settings["source"] = [str(source), model.stat().st_mtime_ns]
-    if not reusable(run_dir, settings, args.resume):
-        fresh(run_dir)
+    if not recipe_runs.reusable(run_dir / RUN_RECORD, settings, args.resume):
+        recipe_runs.fresh(run_dir)
         if row == "finetuned":
             recipe = finetuning.finetune_recipe(
                 source, data=manifests["train"], test=manifests["test"], overrides=overrides
@@ -304,13 +278,6 @@ def scratch_note(run_dir: Path, runs: list[dict]) -> str:
     )
 
 
-def spread(values: list[float]) -> str:
-    mean = statistics.mean(values)
-    if len(values) < 2:
-        return f"{100 * mean:.2f}%"
-    return f"{100 * mean:.2f} ± {100 * statistics.stdev(values):.2f}%"
-
-
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
     recipe_runs.select_device(args.device)
@@ -323,7 +290,7 @@ def main(argv: list[str] | None = None) -> int:
     if set(rows_wanted) - set(ROWS):
         raise SystemExit(f"error: --rows: expected some of {', '.join(ROWS)}")
     manifests = write_manifests(root, output / "manifests", args.per_band, args.sample_seed)
-    data = fingerprint(manifests)
+    data = recipe_runs.fingerprint(manifests)
     train = pd.read_csv(manifests["train"], keep_default_na=False)
     test = pd.read_csv(manifests["test"], keep_default_na=False)
     source = source_run(args, root, output) if "finetuned" in rows_wanted else None
@@ -345,8 +312,8 @@ def main(argv: list[str] | None = None) -> int:
         rows.append(
             [
                 name,
-                spread([run["accuracy"] for run in runs]),
-                spread([run["macro_f1"] for run in runs]),
+                recipe_runs.spread([run["accuracy"] for run in runs]),
+                recipe_runs.spread([run["macro_f1"] for run in runs]),
                 ", ".join(f"{100 * run['accuracy']:.1f}" for run in runs),
                 results.seconds(statistics.mean(run["seconds"] for run in runs)),
             ]

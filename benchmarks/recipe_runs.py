@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
+import shutil
+import statistics
 import time
 from pathlib import Path
 
@@ -107,3 +110,41 @@ def items_per_second(call, items: list, batch_size: int = 64) -> float:
     for start in range(0, len(items), batch_size):
         call(items[start : start + batch_size])
     return len(items) / (time.perf_counter() - started)
+
+
+def spread(values: list[float]) -> str:
+    """Fractions as a percentage: the mean, with the standard deviation over several runs."""
+    mean = statistics.mean(values)
+    if len(values) < 2:
+        return f"{100 * mean:.2f}%"
+    return f"{100 * mean:.2f} ± {100 * statistics.stdev(values):.2f}%"
+
+
+def fingerprint(paths: dict[str, Path]) -> str:
+    """The files' content, so that --resume never reuses a run trained on other data."""
+    digest = hashlib.sha256()
+    for name in sorted(paths):
+        digest.update(paths[name].read_bytes())
+    return digest.hexdigest()
+
+
+def reusable(record: Path, settings: dict, resume: bool) -> bool:
+    """With --resume: whether the run beside `record` (the settings it was trained with)
+    finished with the same `settings`."""
+    if not resume or not record.is_file():
+        return False
+    return json.loads(record.read_text()) == settings and (record.parent / "metrics.json").is_file()
+
+
+def fresh(run_dir: Path) -> None:
+    """An empty run directory: checkpoints of an earlier run must not be selected."""
+    if run_dir.exists():
+        shutil.rmtree(run_dir)
+
+
+def finished_run(path: str | Path, option: str = "--source") -> Path:
+    """A run directory given on the command line, which must hold a trained model."""
+    found = Path(path).expanduser().resolve()
+    if not (found / "model.keras").is_file() or not (found / "training.json").is_file():
+        raise SystemExit(f"error: {option} {found}: not a finished run directory")
+    return found

@@ -613,3 +613,7 @@ def test_a_head_phase_as_long_as_the_run_leaves_half_of_it_to_the_backbone(audio
     assert epochs_of(1, "head_first") == [1]
     # Only the head trains with freeze backbone, however the epochs fall.
     assert sum(epochs_of(3, "backbone")) == 3
+    # A backbone without weights leaves the new head alone to train, at the full rate.
+    recipe = finetuning.finetune_recipe(audio_source, data=audio_source, epochs=3)
+    (phase,) = finetuning.plan_phases(recipe, new_head=True, shared=0, layers=0)
+    assert phase.train.epochs == 3 and phase.train.learning_rate == recipe.train.learning_rate

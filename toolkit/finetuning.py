@@ -361,6 +361,13 @@ def plan_phases(recipe: Recipe, new_head: bool, shared: int, layers: int) -> lis
             "learning rate only; set finetune.head_epochs to 1 or more"
         )
     head_epochs = settings.head_epochs if new_head and freeze != "none" else 0
+    if new_head and layers == 0:
+        # A backbone without weights (a linear model over n-grams): the new head is all there
+        # is to train, at the full rate throughout.
+        log.info(
+            "the source's backbone has no weights: the new head trains alone, at the full rate"
+        )
+        return [Phase(train, freezer("backbone"))]
     if freeze != "backbone" and head_epochs >= train.epochs > 1:
         # A head phase as long as the run would leave the backbone as the source had it,
         # which only freeze backbone asks for: the second half trains it.
