@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import numpy as np
 import pandas as pd
 import pytest
 from click.testing import CliRunner
@@ -108,3 +109,55 @@ def test_speech_and_text_settings_are_checked_before_the_data_is_read():
     ):
         recipe = load_recipe(name, overrides)
         check_settings(recipe, build_task(recipe))
+
+
+def test_yaml_errors_name_their_line(tmp_path):
+    tabs = tmp_path / "tabs.yaml"
+    tabs.write_text("task:\n\ttype: text_classification\n")
+    assert_one_line(run(tabs, tmp_path), "tabs.yaml", "line 2, column 1", "'\\t'")
+    brace = tmp_path / "brace.yaml"
+    brace.write_text("task: {type: text_classification\n")
+    assert_one_line(run(brace, tmp_path), "brace.yaml", "not valid YAML: line 2")
+
+
+def test_lm_build_names_the_line_that_is_not_utf8(tmp_path):
+    text = tmp_path / "corpus.txt"
+    text.write_bytes(b"hello world\nthe \xff cat\n")
+    result = CliRunner().invoke(main, ["lm", "build", str(text), "-o", str(tmp_path / "lm.arpa")])
+    assert_one_line(result, "corpus.txt: line 2 is not UTF-8")
+
+
+def test_an_output_under_a_regular_file_is_one_clear_line(tmp_path):
+    text = tmp_path / "corpus.txt"
+    text.write_text("hello world\n")
+    (tmp_path / "file").write_text("")
+    output = tmp_path / "file" / "lm.arpa"
+    result = CliRunner().invoke(main, ["lm", "build", str(text), "-o", str(output)])
+    assert_one_line(result, "file: a file stands where a folder is needed")
+
+
+def test_an_unknown_preparer_option_is_named(tmp_path):
+    result = CliRunner().invoke(
+        main,
+        ["data", "prepare", "fsdd", "--root", str(tmp_path), "--option", "nope=1"]
+        + ["--output", str(tmp_path / "out")],
+    )
+    assert_one_line(result, "--option nope: not an option of fsdd", "test_speakers")
+
+
+@pytest.mark.parametrize(
+    ("value", "message"), [(np.nan, "NaN or infinite"), (1e30, r"reach 1e\+30")]
+)
+def test_float_wavs_with_impossible_samples_fail_the_header_check(tmp_path, value, message):
+    import soundfile
+
+    from toolkit.audio.io import audio_info, read_audio
+    from toolkit.errors import DataError
+
+    samples = np.zeros(1600, "float32")
+    samples[100] = value
+    path = tmp_path / "float.wav"
+    soundfile.write(path, samples, 16000, subtype="FLOAT")
+    for check in (lambda: audio_info(path), lambda: read_audio(path, 16000)):
+        with pytest.raises(DataError, match=message):
+            check()

@@ -45,10 +45,10 @@ def test_checkpoints_hold_the_averaged_weights(tmp_path):
     assert averaged < 0.25 * raw
 
 
-def test_averaging_is_off_by_default():
+def test_averaging_is_off_by_default(tmp_path):
     optimizer = training.build_optimizer(_train_settings(), steps_per_epoch=10)
     assert not optimizer.use_ema
     assert not any(
         isinstance(item, keras.callbacks.SwapEMAWeights)
-        for item in training.callbacks(_train_settings(), "unused", "loss")
+        for item in training.callbacks(_train_settings(), tmp_path, "loss")
     )

@@ -177,10 +177,16 @@ def run(
     *,
     device: str = "auto",
     export: bool | None = None,
+    force: bool = False,
+    resume: bool = False,
 ) -> RunModel:
     """Train a recipe (a name such as "keyword_spotting/tts_digits", a path, or a dict of
     blocks), evaluate it on its test split and export it (unless `export` is False or the
-    recipe's `export.enabled` is); returns the trained run."""
+    recipe's `export.enabled` is); returns the trained run.
+
+    An interrupted run of the same recipe in `output` resumes; a finished one there is
+    refused (ToolkitError) unless `force` (start over) or `resume` (evaluate and export it
+    again without training)."""
     from toolkit import runner
     from toolkit.recipes import load_recipe
 
@@ -192,7 +198,7 @@ def run(
     stem = resolved.source if not isinstance(recipe, dict) else "recipe"
     run_dir = Path(output) if output is not None else runner.default_run_dir(stem)
     ensure_logging(run_dir)
-    trained = runner.train(resolved, run_dir, device)
+    trained = runner.train(resolved, run_dir, device, force=force, resume=resume)
     runner.evaluate(trained)
     if resolved.export.enabled if export is None else export:
         runner.export(trained, force=True)
@@ -212,9 +218,12 @@ def finetune(
     device: str = "auto",
     export: bool | None = None,
     extend_vocabulary: bool | None = None,
+    force: bool = False,
+    resume: bool = False,
 ) -> RunModel:
     """Fine-tune a run directory or .keras file on `data` (see `toolkit.finetune`), evaluate
-    it on its test split and export it; returns the new run."""
+    it on its test split and export it; returns the new run (`force` and `resume` as for
+    `run`)."""
     from toolkit import finetuning, runner
 
     if device == "cpu":
@@ -233,7 +242,7 @@ def finetune(
     )
     run_dir = Path(output) if output is not None else finetuning.default_output(source)
     ensure_logging(run_dir)
-    trained = runner.train(recipe, run_dir, device)
+    trained = runner.train(recipe, run_dir, device, force=force, resume=resume)
     runner.evaluate(trained)
     if recipe.export.enabled if export is None else export:
         runner.export(trained, force=True)

@@ -100,6 +100,10 @@ class TrainConfig:
     ensemble: int = 1
     mixed_precision: bool = False
     seed: int = 1234
+    # The training state (weights, optimizer, epoch) that an interrupted run resumes from is
+    # saved after every epoch, and also every this many steps where set (a resumed run then
+    # repeats its interrupted epoch from the start, on the weights saved at that step).
+    save_every_steps: int | None = None
     # 0: nothing per epoch; 1: Keras' progress bar on a terminal or in a notebook, one log line
     # per epoch (metrics and seconds) when the output goes to a file or a pipe; 2: always one log
     # line per epoch. How training ended and which epoch was kept is logged in every case.

@@ -220,9 +220,12 @@ def finetune(
     overrides: list[str] | tuple[str, ...] | dict[str, Any] = (),
     device: str = "auto",
     extend_vocabulary: bool | None = None,
+    force: bool = False,
+    resume: bool = False,
 ) -> Any:
     """Fine-tune the run directory or .keras file `source` on `data` into `output` (a new
-    run directory); returns the trained `runner.Run`. The source is only read."""
+    run directory; `force` and `resume` as for `runner.train`); returns the trained
+    `runner.Run`. The source is only read."""
     from toolkit import runner
 
     recipe = finetune_recipe(
@@ -236,7 +239,7 @@ def finetune(
         extend_vocabulary=extend_vocabulary,
     )
     run_dir = Path(output) if output is not None else default_output(source)
-    return runner.train(recipe, run_dir, device)
+    return runner.train(recipe, run_dir, device, force=force, resume=resume)
 
 
 # Training ----------------------------------------------------------------------------

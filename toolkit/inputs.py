@@ -94,8 +94,9 @@ def to_model_rate(waveform: np.ndarray, rate: int, model_rate: int, index: int) 
     waveform = waveform.astype(np.float32)
     if waveform.size == 0:
         raise ToolkitError(f"input #{index + 1}: an empty waveform")
-    if not np.all(np.isfinite(waveform)):
-        raise ToolkitError(f"input #{index + 1}: the waveform holds NaN or infinite samples")
+    from toolkit.audio.io import check_samples
+
+    check_samples(f"input #{index + 1}", waveform)
     if rate != model_rate:
         waveform = soxr.resample(waveform, rate, model_rate, quality="HQ")
     return np.ascontiguousarray(waveform, dtype=np.float32)

@@ -12,6 +12,7 @@ from __future__ import annotations
 import copy
 import dataclasses
 import difflib
+import math
 import os
 import re
 from dataclasses import dataclass
@@ -180,12 +181,21 @@ def read_yaml(path: Path) -> dict[str, Any]:
     try:
         raw = parse_yaml(path.read_text())
     except yaml.YAMLError as error:
-        raise RecipeError(f"not valid YAML ({str(error).splitlines()[0]})") from None
+        raise RecipeError(f"not valid YAML: {yaml_problem(error)}") from None
     if raw is None:
         raw = {}
     if not isinstance(raw, dict):
         raise RecipeError(f"a recipe is a mapping of blocks ({', '.join(BLOCKS)})")
     return raw
+
+
+def yaml_problem(error: yaml.YAMLError) -> str:
+    """Where and what, e.g. "line 2, column 1: found character '\\t' that cannot start any
+    token" (tab indentation)."""
+    if isinstance(error, yaml.MarkedYAMLError) and error.problem_mark is not None:
+        mark = error.problem_mark
+        return f"line {mark.line + 1}, column {mark.column + 1}: {error.problem}"
+    return str(error).splitlines()[0]
 
 
 def path_keys(task_class: type, raw: dict[str, Any] | None = None) -> dict[str, set[str]]:
@@ -256,6 +266,7 @@ def validate(raw: dict[str, Any]) -> dict[str, dict[str, Any]]:
                 schema.dataclass_types(config_class),
                 schema.dataclass_defaults(config_class),
             )
+    check_numbers(blocks)
     momentum = blocks["train"]["ema_momentum"]
     if momentum is not None and not 0.0 <= momentum < 1.0:
         raise RecipeError(f"train.ema_momentum: must be in [0, 1), got {momentum}")
@@ -267,6 +278,39 @@ def validate(raw: dict[str, Any]) -> dict[str, dict[str, Any]]:
             f"train.ensemble: the {blocks['task']['type']} task cannot average models; use 1"
         )
     return {block: blocks[block] for block in BLOCKS if block in blocks}
+
+
+# Settings that only make sense above (">") or from ("≥") a bound; null stays allowed where the
+# setting's type allows it.
+LOWER_BOUNDS: dict[tuple[str, str], tuple[str, float]] = {
+    ("train", "epochs"): ("≥", 1),
+    ("train", "batch_size"): ("≥", 1),
+    ("train", "learning_rate"): ("≥", 0.0),
+    ("train", "weight_decay"): ("≥", 0.0),
+    ("train", "warmup_epochs"): ("≥", 0.0),
+    ("train", "clip_norm"): (">", 0.0),
+    ("train", "early_stopping_patience"): ("≥", 0),
+    ("train", "save_every_steps"): ("≥", 1),
+    ("data", "valid_fraction"): (">", 0.0),
+}
+
+
+def check_numbers(blocks: dict[str, dict[str, Any]]) -> None:
+    """No NaN or infinite number anywhere (a NaN learning rate trains a NaN model), and the
+    settings of LOWER_BOUNDS within their bounds."""
+    for block, values in blocks.items():
+        for key, value in values.items():
+            if isinstance(value, float) and not math.isfinite(value):
+                raise RecipeError(f"{block}.{key}: must be a finite number, got {value}")
+    for (block, key), (relation, bound) in LOWER_BOUNDS.items():
+        value = blocks.get(block, {}).get(key)
+        if value is None or isinstance(value, bool) or not isinstance(value, int | float):
+            continue
+        if value < bound or (relation == ">" and value == bound):
+            raise RecipeError(f"{block}.{key}: must be {relation} {bound}, got {value}")
+    fraction = blocks.get("data", {}).get("valid_fraction")
+    if isinstance(fraction, float) and fraction >= 1.0:
+        raise RecipeError(f"data.valid_fraction: must be below 1, got {fraction}")
 
 
 def load_recipe(

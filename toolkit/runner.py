@@ -156,9 +156,43 @@ def load_data(recipe: Recipe, task: Task, run_dir: Path) -> dict[str, pd.DataFra
     return splits
 
 
-def train(recipe: Recipe, run_dir: str | Path, device: str = "auto") -> Run:
+def train(
+    recipe: Recipe,
+    run_dir: str | Path,
+    device: str = "auto",
+    *,
+    force: bool = False,
+    resume: bool = False,
+) -> Run:
     """Train a recipe into `run_dir` and keep the selected checkpoint as model.keras (with
-    `train.ensemble`, each member's, averaged); from its `finetune.source` when it has one."""
+    `train.ensemble`, each member's, averaged); from its `finetune.source` when it has one.
+
+    An interrupted run of the same recipe in `run_dir` resumes from its saved training state.
+    A finished run there is refused, unless `force` (start over) or `resume` (take it as it
+    is: returned without training); see `toolkit.run_directory.claim`."""
+    from toolkit import run_directory
+
+    run_dir = Path(run_dir)
+    claimed = run_directory.claim(run_dir, recipe.to_yaml(), force=force, resume=resume)
+    if claimed is run_directory.Claim.TRAINED:
+        log.info("%s: a finished run, taken as it is (no training)", run_dir)
+        return open_run(run_dir)
+    try:
+        trained = train_recipe(recipe, run_dir, device)
+    except KeyboardInterrupt:
+        log.warning(
+            "interrupted: the training state saved so far is kept in %s; the same command "
+            "with --output %s resumes it",
+            run_dir,
+            run_dir,
+        )
+        raise
+    run_directory.mark_trained(run_dir)
+    return trained
+
+
+def train_recipe(recipe: Recipe, run_dir: Path, device: str = "auto") -> Run:
+    """`train` in a run directory claimed for it."""
     from toolkit import training
 
     if recipe.finetune.source is None and recipe.pretrained is not None:
@@ -311,7 +345,14 @@ def train_member(
         log.info("model %s: %s parameters", model.name, f"{model.count_params():,}")
     phases = phases or [Phase(settings)]
     folders = [folder / "phases" / str(index) for index in range(1, len(phases))] + [folder]
-    for phase, phase_folder in zip(phases, folders, strict=True):
+    # Each phase keeps its own history; after several, folder/history.csv joins them (the last
+    # phase's own is kept apart so that a resumed run joins them again the same way).
+    histories = [phase_folder / "history.csv" for phase_folder in folders]
+    if len(phases) > 1:
+        histories[-1] = folder / "phases" / str(len(phases)) / "history.csv"
+        histories[-1].parent.mkdir(parents=True, exist_ok=True)
+    diverged = None
+    for phase, phase_folder, history in zip(phases, folders, histories, strict=True):
         with strategy.scope():
             if phase.freeze is not None:
                 phase.freeze(built)
@@ -320,31 +361,39 @@ def train_member(
                 loss=task.loss(model=model),
                 metrics=task.metrics(),
             )
-        training.fit(
-            model,
-            train_data,
-            valid_data,
-            phase.train,
-            phase_folder,
-            settings.monitor or task.default_monitor,
-            task.class_weight(splits["train"]),
-            task.validation_callbacks(valid=splits["valid"], batch_size=settings.batch_size),
-        )
+        try:
+            training.fit(
+                model,
+                train_data,
+                valid_data,
+                phase.train,
+                phase_folder,
+                settings.monitor or task.default_monitor,
+                task.class_weight(splits["train"]),
+                task.validation_callbacks(valid=splits["valid"], batch_size=settings.batch_size),
+                history,
+            )
+        except training.Diverged as error:
+            if error.kept is None or phase_folder != folder:
+                raise
+            # The diverged weights are dropped for the best epoch before them.
+            log.warning("%s", error)
+            diverged = error.kept
+            break
     if len(phases) > 1:
-        join_histories(folders, folder / "history.csv")
+        join_histories(histories, folder / "history.csv")
     # Without that checkpoint (e.g. no epoch ended with a finite monitor), keep the weights
     # in memory.
-    selected = folder / "checkpoints" / f"{settings.select}.keras"
+    selected = diverged or folder / "checkpoints" / f"{settings.select}.keras"
     if selected.is_file():
         model = keras.saving.load_model(selected, compile=False)
     return model
 
 
-def join_histories(folders: list[Path], path: Path) -> None:
-    """The `history.csv` of phases trained one after another as one, epochs counted on."""
+def join_histories(histories: list[Path], path: Path) -> None:
+    """The `history.csv` files of phases trained one after another as one, epochs counted on."""
     frames, offset = [], 0
-    for folder in folders:
-        history = Path(folder) / "history.csv"
+    for history in map(Path, histories):
         if history.is_file() and history.stat().st_size > 0:
             frame = pd.read_csv(history)
             frames.append(frame.assign(epoch=frame["epoch"] + offset))

@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import json
 import logging
 import math
+import os
 import random
+import shutil
 import sys
 import time
 from pathlib import Path
@@ -82,23 +85,155 @@ def build_optimizer(train: TrainConfig, steps_per_epoch: int):
 
 
 class NanGuard(keras.callbacks.Callback):
-    """Stops training on a NaN or infinite loss with a message saying what to change."""
+    """Stops training at the first NaN or infinite loss by raising `Diverged` (no `kept` yet;
+    `fit` adds it): stopping Keras' way would still validate and checkpoint the diverged
+    weights at the end of the epoch."""
 
-    def __init__(self):
-        super().__init__()
-        self.stopped = False
+    def on_epoch_begin(self, epoch, logs=None):
+        self.epoch = epoch
 
     def on_train_batch_end(self, batch, logs=None):
         loss = (logs or {}).get("loss")
         if loss is not None and not math.isfinite(float(loss)):
-            self.model.stop_training = True
-            self.stopped = True
-            log.error(
-                "training loss became %s at batch %d: lower train.learning_rate, set "
-                "train.clip_norm (e.g. 1.0) or check the data; the last good checkpoint is kept",
-                loss,
-                batch,
+            where = (
+                f"training loss became {float(loss)} at epoch {self.epoch + 1}, batch {batch + 1}"
             )
+            raise Diverged(where, None)
+
+
+class Diverged(ToolkitError):
+    """The training loss became NaN or infinite; `kept` is the best checkpoint saved before,
+    if any epoch made one."""
+
+    def __init__(self, where: str, kept: Path | None):
+        advice = "lower train.learning_rate, set train.clip_norm (e.g. 1.0) or check the data"
+        outcome = (
+            f"the best checkpoint before it ({kept}) is kept"
+            if kept is not None
+            else "no epoch before it gave a model to keep"
+        )
+        super().__init__(f"{where}: {advice}; {outcome}")
+        self.where = where
+        self.kept = kept
+
+
+class TrainingState(keras.callbacks.BackupAndRestore):
+    """Keras' BackupAndRestore, kept until the whole run has finished (a finished phase or
+    ensemble member restores as done), written atomically, and restoring the run directory's
+    history.csv to the epochs the saved state holds.
+
+    It must come first among the callbacks: it saves the weights being trained, before
+    weight averaging swaps the averaged ones in at the end of an epoch."""
+
+    def __init__(
+        self,
+        backup_dir: Path,
+        history_csv: Path,
+        save_every_steps: int | None,
+    ):
+        super().__init__(
+            str(backup_dir),
+            save_freq=save_every_steps or "epoch",
+            double_checkpoint=True,
+            delete_checkpoint=False,
+        )
+        self.history_csv = Path(history_csv)
+        self.resumed_from: int | None = None
+        # What saving costs, logged at the end (seconds and count).
+        self.saving_seconds = 0.0
+        self.saves = 0
+
+    def on_train_begin(self, logs=None):
+        super().on_train_begin(logs)
+        self.resumed_from = self.model._initial_epoch
+        if self.resumed_from:
+            keep_history(self.history_csv, self.resumed_from)
+            epochs = self.params["epochs"]
+            if self.resumed_from >= epochs:
+                log.info("training state restored: these %d epochs had finished", epochs)
+            else:
+                log.info("training state restored: epoch %d of %d", self.resumed_from + 1, epochs)
+
+    def on_train_end(self, logs=None):
+        # Done or stopped early: a restart must not train on. The model's `_initial_epoch`
+        # must not carry over to the next `fit` of the same model either.
+        self._current_epoch = self.params["epochs"]
+        self._save_model()
+        self.model._initial_epoch = None
+        log.info(
+            "training state saved %d times, %.1f s in all (%.2f s each)",
+            self.saves,
+            self.saving_seconds,
+            self.saving_seconds / max(1, self.saves),
+        )
+
+    def _save_model(self):
+        # Weights, then the epoch they belong to, each under a temporary name renamed into
+        # place: a kill at any point leaves a loadable pair (the previous one as ".bkp").
+        started = time.monotonic()
+        folder = Path(self.backup_dir)
+        folder.mkdir(parents=True, exist_ok=True)
+        weights, metadata = Path(self._weights_path), Path(self._training_metadata_path)
+        for path in (weights, metadata):
+            if path.exists():
+                shutil.copyfile(path, f"{path}.bkp")
+        temporary = weights.with_name(".partial.weights.h5")
+        self.model.save_weights(str(temporary), overwrite=True)
+        os.replace(temporary, weights)
+        temporary = metadata.with_name(".partial.json")
+        temporary.write_text(
+            json.dumps({"epoch": self._current_epoch, "batch": self._last_batch_seen})
+        )
+        os.replace(temporary, metadata)
+        self.saving_seconds += time.monotonic() - started
+        self.saves += 1
+
+
+def keep_history(history_csv: Path, epochs: int) -> None:
+    """history.csv cut to its first `epochs` epochs: those the restored training state holds
+    (a kill after the CSV row but before the state was saved leaves one more)."""
+    import pandas as pd
+
+    try:
+        history = pd.read_csv(history_csv)
+    except (OSError, pd.errors.EmptyDataError):
+        return
+    if "epoch" in history and len(history) > 0:
+        history[history["epoch"] < epochs].to_csv(history_csv, index=False)
+
+
+class ResumedBookkeeping(keras.callbacks.Callback):
+    """After a restore, gives the best-checkpoint and early-stopping callbacks the best
+    monitored value and the epochs waited since, read from the kept history.csv (Keras resets
+    them when `fit` starts). Comes after them in the callback list."""
+
+    def __init__(self, state: TrainingState, monitor: str, others: list):
+        super().__init__()
+        self.state = state
+        self.monitor = monitor
+        self.others = others
+
+    def on_train_begin(self, logs=None):
+        import pandas as pd
+
+        if not self.state.resumed_from:
+            return
+        try:
+            history = pd.read_csv(self.state.history_csv)
+        except (OSError, pd.errors.EmptyDataError):
+            return
+        if self.monitor not in history or history[self.monitor].isna().all():
+            return
+        values = history[self.monitor]
+        best_row = values.idxmax() if monitor_mode(self.monitor) == "max" else values.idxmin()
+        best = float(values[best_row])
+        for callback in self.others:
+            if isinstance(callback, keras.callbacks.ModelCheckpoint) and callback.save_best_only:
+                callback.best = best
+            elif isinstance(callback, keras.callbacks.EarlyStopping):
+                callback.best = best
+                callback.best_epoch = int(history["epoch"][best_row])
+                callback.wait = len(history) - 1 - int(best_row)
 
 
 class EpochLog(keras.callbacks.Callback):
@@ -147,9 +282,17 @@ def keras_verbosity(verbose: int) -> tuple[int, bool]:
     return 0, True
 
 
-def callbacks(train: TrainConfig, run_dir: Path, monitor: str, scores: list = ()) -> list:
+def callbacks(
+    train: TrainConfig,
+    run_dir: Path,
+    monitor: str,
+    scores: list = (),
+    history_csv: Path | None = None,
+) -> list:
     """`scores` (callbacks that add validation metrics to the logs) run first, so the
-    checkpoint, early stopping and the CSV log see what they add."""
+    checkpoint, early stopping and the CSV log see what they add. The epochs' metrics go to
+    `history_csv` (default RUN_DIR/history.csv)."""
+    history_csv = Path(history_csv or Path(run_dir) / "history.csv")
     checkpoints = Path(run_dir) / "checkpoints"
     checkpoints.mkdir(parents=True, exist_ok=True)
     mode = monitor_mode(monitor)
@@ -160,14 +303,19 @@ def callbacks(train: TrainConfig, run_dir: Path, monitor: str, scores: list = ()
         if train.ema_momentum is not None
         else []
     )
+    state = TrainingState(
+        Path(run_dir) / "checkpoints" / "state", history_csv, train.save_every_steps
+    )
     items = [
+        state,
         *averaging,
         *scores,
         keras.callbacks.ModelCheckpoint(
             str(checkpoints / "best.keras"), monitor=monitor, mode=mode, save_best_only=True
         ),
         keras.callbacks.ModelCheckpoint(str(checkpoints / "last.keras")),
-        keras.callbacks.CSVLogger(str(Path(run_dir) / "history.csv")),
+        # Appends: a resumed run continues the history the restored state holds.
+        keras.callbacks.CSVLogger(str(history_csv), append=True),
         keras.callbacks.TensorBoard(log_dir=str(Path(run_dir) / "logs"), write_graph=False),
         NanGuard(),
     ]
@@ -189,6 +337,7 @@ def callbacks(train: TrainConfig, run_dir: Path, monitor: str, scores: list = ()
                 patience=max(2, (train.early_stopping_patience or 10) // 3),
             )
         )
+    items.append(ResumedBookkeeping(state, monitor, list(items)))
     return items
 
 
@@ -201,27 +350,35 @@ def fit(
     monitor: str,
     class_weight: dict[int, float] | None = None,
     scores: list = (),
+    history_csv: Path | None = None,
 ):
-    """Run `model.fit` with the run directory's callbacks; returns the Keras History.
+    """Run `model.fit` with the run directory's callbacks; returns the Keras History. A saved
+    training state in RUN_DIR (an interrupted run) is restored first.
 
     Logs how training ended and which epoch's weights `train.select` keeps."""
-    items = callbacks(train, run_dir, monitor, scores)
+    history_csv = Path(history_csv or Path(run_dir) / "history.csv")
+    items = callbacks(train, run_dir, monitor, scores, history_csv)
     verbose, per_epoch = keras_verbosity(train.verbose)
     if per_epoch:
         items.append(EpochLog(train.epochs))
-    history = model.fit(
-        train_data,
-        validation_data=valid_data,
-        epochs=train.epochs,
-        callbacks=items,
-        class_weight=class_weight,
-        verbose=verbose,
-        # The datasets shuffle themselves (tf.data); Keras ignores this for them, with a warning.
-        shuffle=False,
-    )
+    try:
+        history = model.fit(
+            train_data,
+            validation_data=valid_data,
+            epochs=train.epochs,
+            callbacks=items,
+            class_weight=class_weight,
+            verbose=verbose,
+            # The datasets shuffle themselves (tf.data); Keras ignores this, with a warning.
+            shuffle=False,
+        )
+    except Diverged as error:
+        model._initial_epoch = None
+        best = Path(run_dir) / "checkpoints" / "best.keras"
+        raise Diverged(error.where, best if best.is_file() else None) from None
     stopper = next((c for c in items if isinstance(c, keras.callbacks.EarlyStopping)), None)
     report_selection(
-        Path(run_dir) / "history.csv",
+        history_csv,
         monitor,
         train.select,
         train.epochs,

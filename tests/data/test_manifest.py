@@ -75,3 +75,13 @@ def test_validation_split_is_seeded_and_stratified(tmp_path):
 def test_no_training_data_is_a_clear_error():
     with pytest.raises(DataError, match="data.train: no training data"):
         load_splits(data_block(), REQUIRED)
+
+
+def test_jsonl_nulls_are_empty_cells_and_whole_numbers_stay_whole(tmp_path):
+    manifest = tmp_path / "train.jsonl"
+    manifest.write_text(
+        '{"text": "a", "label": 1}\n{"text": "b", "label": null}\n{"text": null, "label": 2}\n'
+    )
+    frame = read_manifest(manifest, {}, ("text", "label"))
+    assert frame["label"].tolist() == ["1", "", "2"]
+    assert frame["text"].tolist() == ["a", "b", ""]

@@ -172,3 +172,25 @@ def test_write_conll_refuses_fields_that_would_shift_columns(tmp_path: Path) -> 
         write_conll(uneven, tmp_path / "uneven.txt")
     with pytest.raises(DataError, match="no tags"):
         write_conll(pd.DataFrame({"tokens": [["a"]]}), tmp_path / "untagged.txt")
+
+
+def test_a_missing_file_named_for_prediction_is_not_taken_as_its_text(tmp_path):
+    from toolkit.data.text_check import read_prediction_texts
+
+    for name in ("missing.txt", "reviews.csv", "clip.wav", "/tmp/nowhere/notes"):
+        with pytest.raises(DataError, match="no such file"):
+            read_prediction_texts([name])
+    assert read_prediction_texts(["and/or", "a great film", "fine."]) == [
+        "and/or",
+        "a great film",
+        "fine.",
+    ]
+
+
+def test_null_text_in_a_prediction_manifest_is_named(tmp_path):
+    from toolkit.data.text_check import read_prediction_texts
+
+    manifest = tmp_path / "texts.jsonl"
+    manifest.write_text('{"text": "a good one"}\n{"text": null}\n')
+    with pytest.raises(DataError, match="texts.jsonl row 2: text is empty"):
+        read_prediction_texts([str(manifest)])

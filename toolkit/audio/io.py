@@ -56,9 +56,34 @@ def audio_info(path: str | os.PathLike) -> AudioInfo:
         raise DataError(f"{path}: cannot read audio header ({_one_line(error)})") from error
     if info.frames <= 0:
         raise DataError(f"{path}: empty audio file (0 frames)")
+    if info.subtype in FLOAT_SUBTYPES:
+        # Only float samples can be NaN, infinite or far outside [-1, 1]: read them all.
+        try:
+            samples, _ = soundfile.read(path, dtype="float64", always_2d=True)
+        except Exception as error:
+            raise DataError(f"{path}: cannot decode audio ({_one_line(error)})") from error
+        check_samples(path, samples)
     return AudioInfo(
         sample_rate=int(info.samplerate), channels=int(info.channels), frames=int(info.frames)
     )
+
+
+# Float WAVs hold samples in [-1, 1]; a peak this far above is unscaled data (PCM values
+# written as floats, or garbage), whose squares overflow float32 in the features.
+MAX_FLOAT_PEAK = 1000.0
+FLOAT_SUBTYPES = ("FLOAT", "DOUBLE")
+
+
+def check_samples(path: str | os.PathLike, samples: np.ndarray) -> None:
+    """DataError for samples that are NaN, infinite or far outside [-1, 1]."""
+    if not np.all(np.isfinite(samples)):
+        raise DataError(f"{path}: audio contains NaN or infinite samples")
+    peak = float(np.max(np.abs(samples))) if samples.size else 0.0
+    if peak > MAX_FLOAT_PEAK:
+        raise DataError(
+            f"{path}: samples reach {peak:.3g}; float audio must lie within [-1, 1] "
+            "(unscaled values written as float?)"
+        )
 
 
 def read_audio(path: str | os.PathLike, sample_rate: int) -> np.ndarray:
@@ -70,8 +95,7 @@ def read_audio(path: str | os.PathLike, sample_rate: int) -> np.ndarray:
         raise DataError(f"{path}: cannot decode audio ({_one_line(error)})") from error
     if samples.shape[0] == 0:
         raise DataError(f"{path}: empty audio file (0 frames)")
-    if not np.all(np.isfinite(samples)):
-        raise DataError(f"{path}: audio contains NaN or infinite samples")
+    check_samples(path, samples)
     waveform = samples.mean(axis=1, dtype=np.float32)
     if file_rate != sample_rate:
         waveform = soxr.resample(waveform, file_rate, sample_rate, quality="HQ")

@@ -28,6 +28,11 @@ def user_message(error: BaseException) -> str | None:
     """The one line to show for an error caused by the user's input, or None for a bug."""
     if isinstance(error, ToolkitError):
         return str(error)
+    if isinstance(error, OSError) and error.filename is not None and error.strerror:
+        # A path the user gave (an output under a regular file, a full disk, no permission).
+        if isinstance(error, FileExistsError | NotADirectoryError):
+            return f"{error.filename}: a file stands where a folder is needed ({error.strerror})"
+        return f"{error.filename}: {error.strerror}"
     match = _WRAPPED.search(str(error))
     if match:
         return match.group(1).strip()
@@ -44,7 +49,7 @@ def handle_errors(function: Callable) -> Callable:
         except (click.exceptions.Exit, click.ClickException, click.Abort):
             raise
         except KeyboardInterrupt:
-            click.echo("interrupted: checkpoints written so far are kept", err=True)
+            click.echo("interrupted", err=True)
             sys.exit(130)
         except Exception as error:  # noqa: BLE001 (the one place errors become exit codes)
             if debug_enabled():
@@ -73,12 +78,13 @@ def setup_logging(run_dir: Path | None = None) -> None:
         stream.setFormatter(logging.Formatter("%(message)s"))
         logger.addHandler(stream)
     if run_dir is not None:
-        run_dir.mkdir(parents=True, exist_ok=True)
         # One log file at a time: a second run in the same process must not write into the first's.
         for handler in [h for h in logger.handlers if isinstance(h, logging.FileHandler)]:
             logger.removeHandler(handler)
             handler.close()
-        handler = logging.FileHandler(run_dir / "log.txt")
+        # Opened at the first line logged: by then the run has claimed (and made) its folder,
+        # and a run refused there leaves no trace in it.
+        handler = logging.FileHandler(run_dir / "log.txt", delay=True)
         handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(message)s"))
         logger.addHandler(handler)
     logger.propagate = False
@@ -104,4 +110,13 @@ set_option = click.option(
     multiple=True,
     metavar="KEY=VALUE",
     help="Override a recipe setting, e.g. --set train.epochs=5 (repeatable).",
+)
+force_option = click.option(
+    "--force", is_flag=True, help="Replace a finished run in the --output folder."
+)
+resume_option = click.option(
+    "--resume",
+    is_flag=True,
+    help="Take the finished run in the --output folder as it is: evaluate (and export) it "
+    "again without training. An interrupted run resumes without it.",
 )

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import click
 
@@ -77,11 +77,26 @@ def prepare(name: str, root: str, output: str, options: tuple[str, ...]) -> None
             raise ToolkitError(f"--option {text!r}: expected KEY=VALUE")
         key, value = text.split("=", 1)
         parsed[key] = parse_yaml(value)
-    splits = registry.get("dataset", name)(root, **parsed)
+    preparer = registry.get("dataset", name)
+    check_options(name, preparer, parsed)
+    splits = preparer(root, **parsed)
     folder = Path(output)
     for split, frame in splits.items():
         write_csv_atomically(manifest_table(frame), folder / f"{split}.csv")
         click.echo(f"{split}: {describe(frame)} -> {folder / f'{split}.csv'}")
+
+
+def check_options(name: str, preparer: Any, options: dict[str, Any]) -> None:
+    """Every --option key must be a keyword the preparer takes."""
+    import inspect
+
+    from toolkit.errors import ToolkitError
+
+    known = [key for key in inspect.signature(preparer).parameters if key != "root"]
+    for key in options:
+        if key not in known:
+            choices = ", ".join(known) if known else "none"
+            raise ToolkitError(f"--option {key}: not an option of {name} (options: {choices})")
 
 
 def manifest_table(frame: pd.DataFrame) -> pd.DataFrame:

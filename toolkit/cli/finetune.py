@@ -8,7 +8,9 @@ import click
 
 from toolkit.cli.common import (
     device_option,
+    force_option,
     handle_errors,
+    resume_option,
     select_device,
     set_option,
     setup_logging,
@@ -50,6 +52,8 @@ from toolkit.cli.run import _print_metrics, epochs_option
 @epochs_option
 @set_option
 @device_option
+@force_option
+@resume_option
 @handle_errors
 def finetune(
     source: str,
@@ -62,6 +66,8 @@ def finetune(
     epochs: int | None,
     overrides: tuple[str, ...],
     device: str,
+    force: bool,
+    resume: bool,
 ) -> None:
     """Fine-tune SOURCE (a run directory or a .keras file of one) on your data, evaluate on
     --test and export a SavedModel. The source's features, tokenizer vocabulary and backbone
@@ -82,7 +88,7 @@ def finetune(
         extend_vocabulary=extend_vocabulary or None,
     )
     setup_logging(run_dir)
-    trained = runner.train(recipe, run_dir, device)
+    trained = runner.train(recipe, run_dir, device, force=force, resume=resume)
     _print_metrics(runner.evaluate(trained))
     if recipe.export.enabled:
         runner.export(trained, force=True)

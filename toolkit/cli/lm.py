@@ -70,5 +70,20 @@ def read_transcripts(source: str, column: str, overrides: tuple[str, ...]) -> li
             )
         texts = table[column].tolist()
     else:
-        texts = path.read_text(encoding="utf-8").splitlines()
+        texts = read_text_lines(path)
     return [text for text in (normalize_transcript(t) for t in texts) if text]
+
+
+def read_text_lines(path: Path) -> list[str]:
+    """The lines of a UTF-8 text file; bytes that are not UTF-8 name their line."""
+    from toolkit.errors import DataError
+
+    try:
+        data = path.read_bytes()
+    except OSError as error:
+        raise DataError(f"{path}: cannot read ({error.strerror})") from None
+    try:
+        return data.decode("utf-8").splitlines()
+    except UnicodeDecodeError as error:
+        line = data[: error.start].count(b"\n") + 1
+        raise DataError(f"{path}: line {line} is not UTF-8 text (byte {error.start})") from None

@@ -9,7 +9,9 @@ import click
 
 from toolkit.cli.common import (
     device_option,
+    force_option,
     handle_errors,
+    resume_option,
     select_device,
     set_option,
     setup_logging,
@@ -53,16 +55,24 @@ epochs_option = click.option(
 @set_option
 @device_option
 @epochs_option
+@force_option
+@resume_option
 @handle_errors
 def run(
-    recipe: str, output: str | None, overrides: tuple[str, ...], device: str, epochs: int | None
+    recipe: str,
+    output: str | None,
+    overrides: tuple[str, ...],
+    device: str,
+    epochs: int | None,
+    force: bool,
+    resume: bool,
 ) -> None:
     """Train RECIPE, evaluate on its test split and export a SavedModel."""
     select_device(device)
     from toolkit import runner
 
     resolved, run_dir = _prepare(recipe, overrides, epochs, output)
-    trained = runner.train(resolved, run_dir, device)
+    trained = runner.train(resolved, run_dir, device, force=force, resume=resume)
     results = runner.evaluate(trained)
     _print_metrics(results)
     if resolved.export.enabled:
@@ -76,16 +86,24 @@ def run(
 @set_option
 @device_option
 @epochs_option
+@force_option
+@resume_option
 @handle_errors
 def train(
-    recipe: str, output: str | None, overrides: tuple[str, ...], device: str, epochs: int | None
+    recipe: str,
+    output: str | None,
+    overrides: tuple[str, ...],
+    device: str,
+    epochs: int | None,
+    force: bool,
+    resume: bool,
 ) -> None:
     """Train RECIPE (no test evaluation or export)."""
     select_device(device)
     from toolkit import runner
 
     resolved, run_dir = _prepare(recipe, overrides, epochs, output)
-    trained = runner.train(resolved, run_dir, device)
+    trained = runner.train(resolved, run_dir, device, force=force, resume=resume)
     _print_metrics(runner.evaluate(trained, splits=("valid",)))
     click.echo(f"run directory: {run_dir}")
 

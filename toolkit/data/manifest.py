@@ -8,6 +8,7 @@ Every split comes back as a DataFrame with the task's canonical columns (e.g. `a
 from __future__ import annotations
 
 import json
+import math
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -98,20 +99,25 @@ def read_manifest(
     frame = frame[list(required) + extra].copy()
     for canonical in required:
         if canonical not in path_columns:
-            # Lists (multi-label cells in JSONL) stay readable as JSON rather than Python repr.
-            frame[canonical] = frame[canonical].map(
-                lambda value: (
-                    ""
-                    if value is None
-                    else json.dumps(value)
-                    if isinstance(value, list)
-                    else str(value)
-                )
-            )
+            frame[canonical] = frame[canonical].map(cell_text)
     for canonical in path_columns:
         frame[canonical] = [resolve_relative(value, path.parent) for value in frame[canonical]]
     frame["source"] = [f"{path.name} row {index + 1}" for index in range(len(frame))]
     return frame.reset_index(drop=True)
+
+
+def cell_text(value: Any) -> str:
+    """A manifest cell as text. JSON null (NaN once pandas has read a column of numbers) is
+    empty, for the task's check to name the row, not a class "nan"; whole numbers read as
+    floats beside a null (1.0) are written as they were (1); lists (multi-label cells) stay
+    readable as JSON rather than Python repr."""
+    if value is None or (isinstance(value, float) and math.isnan(value)):
+        return ""
+    if isinstance(value, float) and value.is_integer():
+        return str(int(value))
+    if isinstance(value, list | dict):
+        return json.dumps(value, ensure_ascii=False)
+    return str(value)
 
 
 def resolve_relative(value: Any, base: Path) -> str:

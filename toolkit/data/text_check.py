@@ -142,10 +142,22 @@ def check_tokenizer_fits(tokenizer, backbone) -> None:
         )
 
 
+def looks_like_a_path(item: str) -> bool:
+    """One word that names a file (by its suffix) or starts like a path: a missing file given
+    on the command line, which must not be classified as the text of its name."""
+    from toolkit.audio.io import SUPPORTED_EXTENSIONS
+    from toolkit.data.manifest import TABLE_READERS
+
+    if not item or any(character.isspace() for character in item) or Path(item).exists():
+        return False
+    suffixes = {".txt", ".conll", ".conllu", *TABLE_READERS, *SUPPORTED_EXTENSIONS}
+    return Path(item).suffix.lower() in suffixes or item.startswith(("/", "./", "../", "~/"))
+
+
 def read_prediction_texts(inputs: list[str]) -> list[str]:
     """Texts to classify: each input is a text file (one text per line) or a manifest with a
     `text` column (.csv, .tsv, .jsonl); anything else is taken as the text itself."""
-    from toolkit.data.manifest import TABLE_READERS, read_table
+    from toolkit.data.manifest import TABLE_READERS, cell_text, read_table
 
     texts: list[str] = []
     for item in inputs:
@@ -156,7 +168,11 @@ def read_prediction_texts(inputs: list[str]) -> list[str]:
                 raise DataError(
                     f"{path}: no column 'text' (columns: {', '.join(map(str, table.columns))})"
                 )
-            texts.extend(str(value) for value in table["text"])
+            for row, value in enumerate(table["text"], start=1):
+                if not isinstance(value, str):
+                    shown = "empty (null)" if cell_text(value) == "" else f"{value!r}, not a text"
+                    raise DataError(f"{path} row {row}: text is {shown}")
+                texts.append(value)
         elif path.suffix.lower() == ".txt" and path.is_file():
             try:
                 lines = path.read_text(encoding="utf-8").splitlines()
@@ -165,6 +181,11 @@ def read_prediction_texts(inputs: list[str]) -> list[str]:
                     f"{path}: not UTF-8 text ({error.reason} at byte {error.start})"
                 ) from None
             texts.extend(line for line in lines if line.strip())
+        elif looks_like_a_path(item):
+            raise DataError(
+                f"{item}: no such file (a text to predict on holds more than one word; "
+                "files: .txt, one text a line, or a manifest with a text column)"
+            )
         else:
             texts.append(item)
     if not texts:
