@@ -34,6 +34,8 @@ class Model(ABC):
     input_kind: str
     # The sample rate that audio models take (waveforms at other rates are resampled).
     sample_rate: int | None
+    # Audio classifiers: the length of the clip they classify (longer inputs are cropped).
+    clip_samples: int | None
     path: Path
 
     def predict(
@@ -46,6 +48,10 @@ class Model(ABC):
 
         if self.input_kind == "audio":
             names, items = user_inputs.audio_inputs(inputs, self.sample_rate, sample_rate)
+            for line in user_inputs.audio_warnings(
+                names, items, self.sample_rate, self.clip_samples
+            ):
+                log.warning("warning: %s", line)
         else:
             names, items = user_inputs.text_inputs(
                 inputs, token_lists=self.task_name == "sequence_tagging"
@@ -76,6 +82,11 @@ class RunModel(Model):
         self.task_name = run.task.name
         self.input_kind = run.task.input_kind
         self.sample_rate = run.recipe.component("task").get("sample_rate")
+        from toolkit.tasks.audio_classification import AudioClassification
+
+        self.clip_samples = (
+            run.task.clip_samples if isinstance(run.task, AudioClassification) else None
+        )
 
     @property
     def directory(self) -> Path:
@@ -128,6 +139,7 @@ class SavedModelModel(Model):
 
         self.input_kind = registry.get("task", self.task_name).input_kind
         self.sample_rate = int(metadata["sample_rate"]) if "sample_rate" in metadata else None
+        self.clip_samples = int(metadata["clip_samples"]) if "clip_samples" in metadata else None
 
     def predict_items(
         self, items: list[Any], names: list[str], *, top_k: int, batch_size: int

@@ -6,6 +6,8 @@ from pathlib import Path
 
 import pandas as pd
 
+from toolkit import atomic
+
 
 def average_models(members: list, name: str):
     """One Keras model: the members side by side on the same input, their class
@@ -31,4 +33,4 @@ def merge_histories(member_folders: list[Path], path: Path) -> None:
         if history.is_file() and history.stat().st_size > 0:
             frames.append(pd.read_csv(history).assign(member=index))
     if frames:
-        pd.concat(frames, ignore_index=True).to_csv(path, index=False)
+        atomic.write_csv(pd.concat(frames, ignore_index=True), path)

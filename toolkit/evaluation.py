@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 import json
-import os
-import tempfile
 from pathlib import Path
 from typing import Any
 
 import numpy as np
+
+from toolkit import atomic
 
 
 def classification_metrics(
@@ -167,8 +167,7 @@ def plot_confusion_matrix(
                 )
     figure.colorbar(image, ax=axes, fraction=0.046)
     figure.tight_layout()
-    Path(path).parent.mkdir(parents=True, exist_ok=True)
-    figure.savefig(path, dpi=110)
+    atomic.save_figure(figure, path, dpi=110)
     plt.close(figure)
 
 
@@ -229,18 +228,13 @@ def plot_learning_curves(
         axis.set_title(name)
         axis.legend(fontsize="small")
     figure.tight_layout()
-    Path(path).parent.mkdir(parents=True, exist_ok=True)
-    figure.savefig(path, dpi=110)
+    atomic.save_figure(figure, path, dpi=110)
     plt.close(figure)
     return True
 
 
 def write_json_atomically(path: Path, content: Any) -> None:
-    path = Path(path)
-    handle, temporary = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.")
-    with os.fdopen(handle, "w") as stream:
-        json.dump(content, stream, indent=2)
-    os.replace(temporary, path)
+    atomic.write_json(path, content)
 
 
 def update_metrics(run_dir: Path, split: str, metrics: dict[str, Any]) -> dict[str, Any]:
@@ -254,9 +248,4 @@ def update_metrics(run_dir: Path, split: str, metrics: dict[str, Any]) -> dict[s
 
 def write_csv_atomically(table, path: Path) -> None:
     """Write a DataFrame so that a crash never leaves a half-written file."""
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    handle, temporary = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.")
-    os.close(handle)
-    table.to_csv(temporary, index=False)
-    os.replace(temporary, path)
+    atomic.write_csv(table, path)

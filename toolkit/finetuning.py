@@ -23,7 +23,7 @@ from typing import Any
 
 import pandas as pd
 
-from toolkit import registry
+from toolkit import atomic, model_files, registry
 from toolkit.errors import DataError, RecipeError, ToolkitError
 from toolkit.recipes import Recipe, load_recipe, parse_override, split_key
 
@@ -440,7 +440,7 @@ def read_new_data(
     recipe.with_component("task", {"type": task.name, **task.get_config()})
     recipe.save(run_dir / runner.RESOLVED_RECIPE)
     summary = task.summary(splits, min_examples=recipe.data.min_examples_per_class)
-    (run_dir / "data_summary.txt").write_text("\n".join(summary) + "\n")
+    atomic.write_text(run_dir / "data_summary.txt", "\n".join(summary) + "\n")
     for line in summary:
         log.info("%s", line)
     return splits, continues, shared
@@ -473,7 +473,6 @@ def extend_vocabulary(
 def train_from_source(recipe: Recipe, run_dir: str | Path, device: str = "auto") -> Any:
     """Train a recipe with `finetune.source` into `run_dir`: the runner's path, with the
     model built on the source's trained layers and trained in phases."""
-    import keras
 
     from toolkit import runner, training
     from toolkit.tasks.embeddings import carry_backbone_weights
@@ -503,7 +502,7 @@ def train_from_source(recipe: Recipe, run_dir: str | Path, device: str = "auto")
     started = time.monotonic()
     training.set_seeds(recipe.train.seed)
     with strategy.scope():
-        source_model = keras.saving.load_model(found.model_path, compile=False)
+        source_model = model_files.load_model(found.model_path)
         features, source_backbone = source_layers(source_model, found.recipe, found.path)
         backbone = source_backbone
         if settings.extend_vocabulary:

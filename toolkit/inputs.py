@@ -78,6 +78,32 @@ def audio_inputs(
     return names, waveforms
 
 
+# Below -80 dBFS a clip holds no sound a model can label; under 0.1 s hardly a syllable.
+SILENCE_PEAK = 1e-4
+SHORTEST_SECONDS = 0.1
+
+
+def audio_warnings(
+    names: list[str], waveforms: list[np.ndarray], sample_rate: int, clip_samples: int | None
+) -> list[str]:
+    """What makes a prediction for an input meaningless, one line each: silence, a clip too
+    short to hold a word, and (for a classifier of fixed-length clips) a recording much longer
+    than the clip it looks at."""
+    lines = []
+    for name, waveform in zip(names, waveforms, strict=True):
+        seconds = len(waveform) / sample_rate
+        if float(np.max(np.abs(waveform), initial=0.0)) < SILENCE_PEAK:
+            lines.append(f"{name}: silent (peak below -80 dBFS); its prediction means nothing")
+        elif seconds < SHORTEST_SECONDS:
+            lines.append(f"{name}: only {seconds * 1000:.0f} ms of audio; too short to hold a word")
+        if clip_samples and len(waveform) > 2 * clip_samples:
+            lines.append(
+                f"{name}: {seconds:.1f} s long; the model classifies one "
+                f"{clip_samples / sample_rate:.2f} s clip from its middle, not the whole recording"
+            )
+    return lines
+
+
 def is_waveform(item: Any) -> bool:
     if isinstance(item, np.ndarray):
         return item.ndim == 1 and np.issubdtype(item.dtype, np.number)

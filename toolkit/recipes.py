@@ -21,7 +21,7 @@ from typing import Any
 
 import yaml
 
-from toolkit import registry, resources, schema
+from toolkit import atomic, registry, resources, schema
 from toolkit.config import (
     FIXED_BLOCKS,
     OPTIONAL_BLOCKS,
@@ -130,7 +130,7 @@ class Recipe:
 
     def save(self, path: str | Path) -> None:
         header = f"# Resolved from {self.source}; run again with `toolkit run {Path(path).name}`.\n"
-        Path(path).write_text(header + self.to_yaml())
+        atomic.write_text(path, header + self.to_yaml())
 
 
 def parse_override(text: str) -> tuple[list[str], Any]:

@@ -16,7 +16,7 @@ from typing import Any
 
 import pandas as pd
 
-from toolkit import registry
+from toolkit import atomic, model_files, registry
 from toolkit.config import TrainConfig
 from toolkit.errors import ToolkitError
 from toolkit.recipes import Recipe, load_recipe
@@ -214,7 +214,7 @@ def train_recipe(recipe: Recipe, run_dir: Path, device: str = "auto") -> Run:
     recipe.with_component("task", {"type": task.name, **task.get_config()})
     recipe.save(run_dir / RESOLVED_RECIPE)
     summary = task.summary(splits, min_examples=recipe.data.min_examples_per_class)
-    (run_dir / "data_summary.txt").write_text("\n".join(summary) + "\n")
+    atomic.write_text(run_dir / "data_summary.txt", "\n".join(summary) + "\n")
     for line in summary:
         log.info("%s", line)
 
@@ -272,8 +272,9 @@ def save_trained(
     record: dict[str, Any],
 ) -> None:
     """RUN_DIR/model.keras, and training.json: time, size, examples and `record`."""
-    model.save(run_dir / "model.keras")
-    (run_dir / "training.json").write_text(
+    model_files.save_model(model, run_dir / "model.keras")
+    atomic.write_text(
+        run_dir / "training.json",
         json.dumps(
             {
                 "seconds": round(seconds, 1),
@@ -284,7 +285,7 @@ def save_trained(
                 "peak_memory_mb": round(peak_memory_mb(), 1),
             },
             indent=2,
-        )
+        ),
     )
 
 
@@ -309,7 +310,6 @@ def train_member(
     (fine-tuning: on a trained one) to train instead of one from the recipe; `phases` train it
     in turn, each compiled anew (all but the last keep their checkpoints in folder/phases/N;
     history.csv holds them all)."""
-    import keras
 
     from toolkit import training
     from toolkit.data.skipped import write_skipped
@@ -386,7 +386,7 @@ def train_member(
     # in memory.
     selected = diverged or folder / "checkpoints" / f"{settings.select}.keras"
     if selected.is_file():
-        model = keras.saving.load_model(selected, compile=False)
+        model = model_files.load_model(selected)
     return model
 
 
@@ -399,7 +399,7 @@ def join_histories(histories: list[Path], path: Path) -> None:
             frames.append(frame.assign(epoch=frame["epoch"] + offset))
             offset += len(frame)
     if frames:
-        pd.concat(frames, ignore_index=True).to_csv(path, index=False)
+        atomic.write_csv(pd.concat(frames, ignore_index=True), path)
 
 
 def peak_memory_mb() -> float:
@@ -411,7 +411,6 @@ def peak_memory_mb() -> float:
 
 def open_run(run_dir: str | Path) -> Run:
     """A trained run directory: its resolved recipe, task and best model."""
-    import keras
 
     run_dir = Path(run_dir)
     recipe_path = run_dir / RESOLVED_RECIPE
@@ -427,7 +426,7 @@ def open_run(run_dir: str | Path) -> Run:
     registry.get("model", recipe.component("model")["type"])
     task.register_layers()
 
-    model = keras.saving.load_model(model_path, compile=False)
+    model = model_files.load_model(model_path)
     return Run(run_dir, recipe, task, model)
 
 

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import logging
 import math
 import os
@@ -16,6 +15,7 @@ from typing import Any
 import keras
 import tensorflow as tf
 
+from toolkit import atomic
 from toolkit.config import TrainConfig
 from toolkit.errors import ToolkitError
 from toolkit.history import kept_epoch, monitor_mode, selection_message
@@ -177,16 +177,26 @@ class TrainingState(keras.callbacks.BackupAndRestore):
         for path in (weights, metadata):
             if path.exists():
                 shutil.copyfile(path, f"{path}.bkp")
-        temporary = weights.with_name(".partial.weights.h5")
-        self.model.save_weights(str(temporary), overwrite=True)
-        os.replace(temporary, weights)
-        temporary = metadata.with_name(".partial.json")
-        temporary.write_text(
-            json.dumps({"epoch": self._current_epoch, "batch": self._last_batch_seen})
-        )
-        os.replace(temporary, metadata)
+        with atomic.replacing(weights) as temporary:
+            self.model.save_weights(str(temporary), overwrite=True)
+        atomic.write_json(metadata, {"epoch": self._current_epoch, "batch": self._last_batch_seen})
         self.saving_seconds += time.monotonic() - started
         self.saves += 1
+
+
+class AtomicCheckpoint(keras.callbacks.ModelCheckpoint):
+    """Keras' ModelCheckpoint, saving to a temporary name that is renamed into place: a kill
+    while it writes leaves the previous checkpoint whole. (Overrides two of its private
+    methods, as of Keras 3.15: the path it saves to, and the save.)"""
+
+    def _get_file_path(self, epoch, batch, logs):
+        return str(atomic.partial_path(Path(super()._get_file_path(epoch, batch, logs))))
+
+    def _save_model(self, epoch, batch, logs):
+        super()._save_model(epoch, batch, logs)
+        temporary = Path(self._get_file_path(epoch, batch, logs))
+        if temporary.exists():
+            os.replace(temporary, self.filepath)
 
 
 def keep_history(history_csv: Path, epochs: int) -> None:
@@ -199,7 +209,7 @@ def keep_history(history_csv: Path, epochs: int) -> None:
     except (OSError, pd.errors.EmptyDataError):
         return
     if "epoch" in history and len(history) > 0:
-        history[history["epoch"] < epochs].to_csv(history_csv, index=False)
+        atomic.write_csv(history[history["epoch"] < epochs], history_csv)
 
 
 class ResumedBookkeeping(keras.callbacks.Callback):
@@ -310,10 +320,10 @@ def callbacks(
         state,
         *averaging,
         *scores,
-        keras.callbacks.ModelCheckpoint(
+        AtomicCheckpoint(
             str(checkpoints / "best.keras"), monitor=monitor, mode=mode, save_best_only=True
         ),
-        keras.callbacks.ModelCheckpoint(str(checkpoints / "last.keras")),
+        AtomicCheckpoint(str(checkpoints / "last.keras")),
         # Appends: a resumed run continues the history the restored state holds.
         keras.callbacks.CSVLogger(str(history_csv), append=True),
         keras.callbacks.TensorBoard(log_dir=str(Path(run_dir) / "logs"), write_graph=False),

@@ -87,3 +87,101 @@ def resample(
         lambda: waveform,
         lambda: _fft_resample(waveform, input_rate, output_rate),
     )
+
+
+# Bytes of a canonical WAV header ("RIFF" size "WAVE" "fmt " ...); bits per sample at 34.
+WAV_HEADER_BYTES = 44
+PCM, EXTENSIBLE = 1, 0xFFFE
+
+
+def decode_wav(contents: tf.Tensor, index: tf.Tensor) -> tuple[tf.Tensor, tf.Tensor]:
+    """`tf.audio.decode_wav` of item `index` (from 0) of a `wav_bytes` batch, after checks whose
+    failure names the item and what is wrong with it (decode_wav's own errors name neither):
+    bytes that are not a WAV file, and samples other than 16-bit PCM, which it cannot read."""
+    item = tf.strings.format("wav_bytes item {}", index + 1)
+    padded = tf.strings.join([contents, tf.constant("\0" * WAV_HEADER_BYTES)])
+
+    def field(start: int, length: int) -> tf.Tensor:
+        return tf.strings.substr(padded, start, length)
+
+    def number(start: int) -> tf.Tensor:
+        return tf.cast(
+            tf.io.decode_raw(field(start, 2), tf.uint16, little_endian=True)[0], tf.int32
+        )
+
+    # decode_wav takes the format chunk only right after the RIFF header, and its error for
+    # anything else quotes the bytes it found, which Python then fails to decode as text
+    # (a UnicodeDecodeError instead of the error): such bytes are refused here first.
+    is_wav = tf.reduce_all(
+        [
+            tf.strings.length(contents) >= WAV_HEADER_BYTES,
+            tf.equal(field(0, 4), "RIFF"),
+            tf.equal(field(8, 4), "WAVE"),
+            tf.equal(field(12, 4), "fmt "),
+        ]
+    )
+    not_wav = tf.debugging.Assert(
+        is_wav,
+        [
+            tf.strings.join(
+                [
+                    item,
+                    ": not a WAV file (no RIFF/WAVE/fmt header: empty, cut short or other bytes)",
+                ]
+            )
+        ],
+    )
+    with tf.control_dependencies([not_wav]):
+        audio_format, bits = number(20), number(34)
+        readable = tf.logical_and(
+            tf.logical_or(tf.equal(audio_format, PCM), tf.equal(audio_format, EXTENSIBLE)),
+            tf.equal(bits, 16),
+        )
+        message = tf.strings.join(
+            [
+                item,
+                tf.strings.format(
+                    ": {}-bit samples (WAV format {}); this signature reads 16-bit PCM WAV: convert "
+                    "the file, or decode it and call serving_default with float waveforms",
+                    [bits, audio_format],
+                ),
+            ]
+        )
+        not_16_bit = tf.debugging.Assert(readable, [message])
+    with tf.control_dependencies([not_16_bit]):
+        # A data chunk right after the format chunk (the usual layout) must hold the bytes it
+        # declares: a file cut short says so (decode_wav: "Data too short ...").
+        size = tf.strings.length(contents)
+        start = 20 + tf.cast(long_number(field(16, 4)), tf.int32)
+        within = start + 8 <= size
+        chunk = tf.strings.substr(padded, tf.minimum(start, size), 8)
+        declared = tf.cast(long_number(tf.strings.substr(chunk, 4, 4)), tf.int64)
+        whole = tf.logical_or(
+            tf.logical_not(
+                tf.logical_and(within, tf.equal(tf.strings.substr(chunk, 0, 4), "data"))
+            ),
+            tf.cast(start + 8, tf.int64) + declared <= tf.cast(size, tf.int64),
+        )
+        cut_short = tf.debugging.Assert(
+            whole,
+            [
+                tf.strings.join(
+                    [
+                        item,
+                        tf.strings.format(
+                            ": a WAV file cut short (its data chunk declares {} bytes; {} are there)",
+                            [declared, tf.cast(size, tf.int64) - tf.cast(start + 8, tf.int64)],
+                        ),
+                    ]
+                )
+            ],
+        )
+    with tf.control_dependencies([cut_short]):
+        audio, rate = tf.audio.decode_wav(contents)
+    return audio, rate
+
+
+def long_number(four_bytes: tf.Tensor) -> tf.Tensor:
+    """A little-endian unsigned 32-bit field, as int64."""
+    parts = tf.cast(tf.io.decode_raw(four_bytes, tf.uint8), tf.int64)
+    return parts[0] + parts[1] * 256 + parts[2] * 65536 + parts[3] * 16777216

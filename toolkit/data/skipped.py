@@ -6,6 +6,8 @@ from pathlib import Path
 
 import pandas as pd
 
+from toolkit import atomic
+
 
 def write_skipped(skipped: list[dict], run_dir: Path) -> Path | None:
     """List skipped rows in RUN_DIR/skipped.csv (added to rows listed earlier in the run)
@@ -16,5 +18,5 @@ def write_skipped(skipped: list[dict], run_dir: Path) -> Path | None:
     table = pd.DataFrame(skipped)
     if path.is_file():
         table = pd.concat([pd.read_csv(path, dtype=str, keep_default_na=False), table])
-    table.to_csv(path, index=False)
+    atomic.write_csv(table, path)
     return path

@@ -16,6 +16,7 @@ from typing import Any
 import pandas as pd
 import yaml
 
+from toolkit import model_files
 from toolkit.errors import ToolkitError
 
 log = logging.getLogger("toolkit")
@@ -122,6 +123,7 @@ def build(
 
     output.mkdir(parents=True, exist_ok=True)
     shutil.copyfile(work / "run" / "model.keras", output / "model.keras")
+    model_files.write_checksum(output / "model.keras")
     # The shipped recipe is the run's, less the build machine's data paths (the card names
     # the data); fine-tuning replaces the data anyway.
     resolved = trained.recipe

@@ -308,14 +308,16 @@ class AudioClassification(AudioTask):
             return classify(waveforms)
 
         def from_wav_bytes(wav_bytes):
-            def decode(contents):
-                audio, rate = tf.audio.decode_wav(contents)
+            def decode(item):
+                audio, rate = signal.decode_wav(*item)
                 mono = signal.mix_down(audio)
                 mono = signal.resample(mono, rate, sample_rate)
                 return signal.pad_or_crop(mono, clip_samples)
 
             waveforms = tf.map_fn(
-                decode, wav_bytes, fn_output_signature=tf.TensorSpec([clip_samples], tf.float32)
+                decode,
+                (wav_bytes, tf.range(tf.size(wav_bytes))),
+                fn_output_signature=tf.TensorSpec([clip_samples], tf.float32),
             )
             return classify(waveforms)
 

@@ -10,6 +10,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from toolkit import atomic
 from toolkit.errors import DataError
 
 
@@ -81,7 +82,7 @@ def write_single_label_report(
             "predicted": [labels[i] for i in predicted[wrong]],
             "score": probabilities[wrong, predicted[wrong]],
         }
-    ).to_csv(Path(output_dir) / f"errors_{split}.csv", index=False)
+    ).pipe(atomic.write_csv, Path(output_dir) / f"errors_{split}.csv")
 
 
 def classification_outputs(probabilities, labels: list[str], top_k: int) -> dict[str, Any]:

@@ -14,6 +14,7 @@ from typing import Any, Literal
 import numpy as np
 import pandas as pd
 
+from toolkit import atomic
 from toolkit.config import NoAugmentConfig
 from toolkit.errors import DataError
 from toolkit.tasks.base import Task
@@ -384,7 +385,7 @@ class SequenceTagging(Task):
                 "tags": [" ".join(truth[i]) for i in order],
                 "predicted": [" ".join(predicted[i]) for i in order],
             }
-        ).to_csv(Path(output_dir) / f"errors_{split}.csv", index=False)
+        ).pipe(atomic.write_csv, Path(output_dir) / f"errors_{split}.csv")
         return metrics
 
     def predict(

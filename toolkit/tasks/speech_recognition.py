@@ -17,6 +17,7 @@ from typing import Any, Literal
 import numpy as np
 import pandas as pd
 
+from toolkit import atomic
 from toolkit.config import SpeechAugmentConfig
 from toolkit.errors import DataError
 from toolkit.tasks.audio import AudioTask
@@ -544,7 +545,7 @@ class SpeechRecognition(AudioTask):
             **metrics,
         }
         table = utterance_errors(frame, references, hypotheses[chosen])
-        table.to_csv(Path(output_dir) / f"errors_{split}.csv", index=False)
+        table.pipe(atomic.write_csv, Path(output_dir) / f"errors_{split}.csv")
         return metrics
 
     def predict(
@@ -580,13 +581,13 @@ class SpeechRecognition(AudioTask):
             return transcribe(waveforms, lengths)
 
         def from_wav_bytes(wav_bytes):
-            def decode(contents):
-                audio, rate = tf.audio.decode_wav(contents)
+            def decode(item):
+                audio, rate = signal.decode_wav(*item)
                 return signal.resample(signal.mix_down(audio), rate, sample_rate)
 
             waveforms = tf.map_fn(
                 decode,
-                wav_bytes,
+                (wav_bytes, tf.range(tf.size(wav_bytes))),
                 fn_output_signature=tf.RaggedTensorSpec([None], tf.float32, ragged_rank=0),
             )
             return transcribe(waveforms.to_tensor(), tf.cast(waveforms.row_lengths(), tf.int32))

@@ -12,6 +12,7 @@ from typing import Any, Literal
 import numpy as np
 import pandas as pd
 
+from toolkit import atomic
 from toolkit.config import NoAugmentConfig
 from toolkit.data import text_check
 from toolkit.tasks import classification
@@ -284,7 +285,7 @@ class TextClassification(Task):
                     ],
                 }
             )
-            errors.to_csv(Path(output_dir) / f"errors_{split}.csv", index=False)
+            errors.pipe(atomic.write_csv, Path(output_dir) / f"errors_{split}.csv")
             return metrics
         metrics = classification_metrics(targets, probabilities, self.labels)
         classification.write_single_label_report(

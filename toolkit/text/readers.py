@@ -12,6 +12,7 @@ from pathlib import Path
 
 import pandas as pd
 
+from toolkit import atomic
 from toolkit.errors import DataError
 
 DOCUMENT_START = "-DOCSTART-"
@@ -201,5 +202,5 @@ def write_conll(frame: pd.DataFrame, path: str | Path, separator: str = " ") -> 
             lines = (f"{token}{separator}{tag}\n" for token, tag in zip(tokens, tags, strict=True))
             blocks.append("".join(lines))
     path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text("\n".join(blocks), encoding="utf-8")
+    atomic.write_text(path, "\n".join(blocks))
     return path
