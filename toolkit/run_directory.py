@@ -13,10 +13,10 @@ import enum
 import hashlib
 import json
 import logging
-import os
 import shutil
 from pathlib import Path
 
+from toolkit import atomic
 from toolkit.errors import ToolkitError
 
 log = logging.getLogger("toolkit")
@@ -51,10 +51,7 @@ def read_state(run_dir: Path) -> dict | None:
 
 def write_state(run_dir: Path, recipe_fingerprint: str, status: str) -> None:
     """`run_state.json`, written to a temporary name and renamed (never half-written)."""
-    path = run_dir / STATE_FILE
-    temporary = path.with_name(f".{path.name}.tmp")
-    temporary.write_text(json.dumps({"recipe": recipe_fingerprint, "status": status}) + "\n")
-    os.replace(temporary, path)
+    atomic.write_json(run_dir / STATE_FILE, {"recipe": recipe_fingerprint, "status": status})
 
 
 def claim(run_dir: Path, recipe_yaml: str, *, force: bool = False, resume: bool = False) -> Claim:

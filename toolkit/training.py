@@ -6,7 +6,6 @@ import logging
 import math
 import os
 import random
-import shutil
 import sys
 import time
 from pathlib import Path
@@ -134,7 +133,6 @@ class TrainingState(keras.callbacks.BackupAndRestore):
         super().__init__(
             str(backup_dir),
             save_freq=save_every_steps or "epoch",
-            double_checkpoint=True,
             delete_checkpoint=False,
         )
         self.history_csv = Path(history_csv)
@@ -169,14 +167,10 @@ class TrainingState(keras.callbacks.BackupAndRestore):
 
     def _save_model(self):
         # Weights, then the epoch they belong to, each under a temporary name renamed into
-        # place: a kill at any point leaves a loadable pair (the previous one as ".bkp").
+        # place: a kill at any point leaves whole files (at worst an epoch's weights beside the
+        # previous epoch's number, and that epoch is trained again).
         started = time.monotonic()
-        folder = Path(self.backup_dir)
-        folder.mkdir(parents=True, exist_ok=True)
         weights, metadata = Path(self._weights_path), Path(self._training_metadata_path)
-        for path in (weights, metadata):
-            if path.exists():
-                shutil.copyfile(path, f"{path}.bkp")
         with atomic.replacing(weights) as temporary:
             self.model.save_weights(str(temporary), overwrite=True)
         atomic.write_json(metadata, {"epoch": self._current_epoch, "batch": self._last_batch_seen})
