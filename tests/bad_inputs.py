@@ -164,34 +164,21 @@ class Workspace:
 
     def train_with(self, manifest: str, *settings: str) -> list[str]:
         """`toolkit run` of the tiny audio recipe on `manifest`."""
-        arguments = ["run", str(self.audio_recipe), "--output", self.new_output()]
-        arguments += ["--set", f"data.train={manifest}", "--set", "train.epochs=1"]
-        arguments += ["--set", "export.enabled=false"]
-        for setting in settings:
-            arguments += ["--set", setting]
-        return arguments
+        return self.run_recipe(str(self.audio_recipe), manifest, *settings)
 
     def text_train_with(self, manifest: str) -> list[str]:
-        return [
-            "run", "text_classification/tiny_reviews", "--output", self.new_output(),
-            "--set", f"data.train={manifest}", "--set", "train.epochs=1",
-            "--set", "export.enabled=false",
-        ]  # fmt: skip
+        return self.run_recipe("text_classification/tiny_reviews", manifest)
 
     def tagging_train_with(self, conll: str) -> list[str]:
-        return [
-            "run", "sequence_tagging/tiny_entities", "--output", self.new_output(),
-            "--set", f"data.train={conll}", "--set", "train.epochs=1",
-            "--set", "export.enabled=false",
-        ]  # fmt: skip
+        return self.run_recipe("sequence_tagging/tiny_entities", conll)
 
     def speech_train_with(self, manifest: str, *settings: str) -> list[str]:
-        arguments = [
-            "run", "speech_recognition/tts_phrases", "--output", self.new_output(),
-            "--set", f"data.train={manifest}", "--set", "train.epochs=1",
-            "--set", "export.enabled=false",
-        ]  # fmt: skip
-        for setting in settings:
+        return self.run_recipe("speech_recognition/tts_phrases", manifest, *settings)
+
+    def run_recipe(self, recipe: str, train: str, *settings: str) -> list[str]:
+        """`toolkit run RECIPE` for one epoch on the training data `train`, into a new folder."""
+        arguments = ["run", recipe, "--output", self.new_output()]
+        for setting in (f"data.train={train}", "train.epochs=1", "export.enabled=false", *settings):
             arguments += ["--set", setting]
         return arguments
 
