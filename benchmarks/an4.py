@@ -1,13 +1,16 @@
 """AN4 speech recognition: WER/CER with greedy, beam and beam + LM decoding, training time,
-peak memory, and the real-time factor of the exported SavedModel beside the Python path.
+peak memory, the exported SavedModel's WER/CER (in a process that never imports the toolkit)
+and real-time factor beside the Python paths, and LM beam search speed in the graph against
+the Python reference decoder.
 
     python benchmarks/an4.py --an4 ../shared/data/an4
     python benchmarks/an4.py --an4 ../shared/data/an4 --run-dir runs/an4   # score a trained run
 
 Trains `recipes/speech_recognition/an4.yaml` (data.root set to --an4) through the toolkit's
 library calls, or opens a run directory that `toolkit run` already trained from it, scores
-the 130 test utterances with every decoder, exports the SavedModel and times both paths over
-the test set (one utterance at a time, CPU). Updates the `an4` section of benchmarks/RESULTS.md.
+the 130 test utterances with every decoder, exports the SavedModel (again: it must carry the
+current decoder) and times the paths over the test set (CPU). Updates the `an4` section of
+benchmarks/RESULTS.md.
 """
 
 from __future__ import annotations
@@ -15,7 +18,9 @@ from __future__ import annotations
 import argparse
 import json
 import resource
+import subprocess
 import sys
+import textwrap
 import time
 from pathlib import Path
 
@@ -63,11 +68,13 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
 
 
 def real_time_factors(run, test) -> dict[str, float]:
-    """Seconds of computation per second of audio, one utterance at a time: the Python path
-    (Keras model + the recipe's in-graph decoder) and the exported SavedModel."""
+    """Seconds of computation per second of audio over the test set: the exported SavedModel
+    and `task.transcribe` one utterance at a time (both with the recipe's decoder), and the
+    Python API's `predict` on the run directory with every file at once."""
     import numpy as np
     import tensorflow as tf
 
+    import toolkit
     from toolkit.audio.io import read_audio
 
     waveforms = [read_audio(path, run.task.sample_rate) for path in test["audio"]]
@@ -75,7 +82,8 @@ def real_time_factors(run, test) -> dict[str, float]:
     serve = tf.saved_model.load(str(run.directory / "export" / "saved_model")).signatures[
         "serving_default"
     ]
-    decoder = "greedy" if run.task.decoder == "greedy" else "beam"
+    decoder = run.task.decoder if run.task.language_model() is not None else "beam"
+    loaded = toolkit.load(run.directory)
 
     def python_path(index: int) -> None:
         run.task.transcribe(run.model, test.iloc[index : index + 1], 1, (decoder,))
@@ -91,7 +99,98 @@ def real_time_factors(run, test) -> dict[str, float]:
         for index in range(len(waveforms)):
             call(index)
         factors[name] = (time.perf_counter() - started) / audio_seconds
+    loaded.predict(list(test["audio"][:2]))  # tracing
+    started = time.perf_counter()
+    loaded.predict(list(test["audio"]))
+    factors["predict"] = (time.perf_counter() - started) / audio_seconds
     return factors
+
+
+SERVE_WITHOUT_TOOLKIT = textwrap.dedent(
+    """
+    import json, sys
+    import soundfile, tensorflow as tf
+    serve = tf.saved_model.load(sys.argv[1]).signatures["serving_default"]
+    texts = []
+    for path in json.load(open(sys.argv[2])):
+        wave = soundfile.read(path, dtype="float32")[0]
+        out = serve(waveforms=tf.constant(wave[None]), lengths=tf.constant([len(wave)]))
+        texts.append(out["transcript"].numpy()[0].decode("utf-8"))
+    json.dump(texts, open(sys.argv[3], "w"))
+    assert "toolkit" not in sys.modules
+    """
+)
+
+
+def saved_model_scores(run, test, work: Path) -> dict[str, float]:
+    """WER/CER of the exported SavedModel over the test set, transcribed in a process that
+    never imports the toolkit, one utterance at a time."""
+    from toolkit.speech.scoring import error_rates
+
+    work.mkdir(parents=True, exist_ok=True)
+    (work / "paths.json").write_text(json.dumps(list(test["audio"])))
+    script = work / "serve.py"
+    script.write_text(SERVE_WITHOUT_TOOLKIT)
+    subprocess.run(
+        [
+            sys.executable,
+            str(script),
+            str(run.directory / "export" / "saved_model"),
+            str(work / "paths.json"),
+            str(work / "texts.json"),
+        ],
+        check=True,
+        capture_output=True,
+        cwd=work,
+    )
+    texts = json.loads((work / "texts.json").read_text())
+    return error_rates(list(test["transcript"]), texts)
+
+
+def language_model_decoding(run, test) -> dict[str, float] | None:
+    """Beam + LM decoding of the test set's model outputs (computed once, batches of the
+    recipe's batch size, as `evaluate` decodes them): the Python reference decoder against
+    the in-graph one, seconds and WER of each."""
+    import tensorflow as tf
+
+    from toolkit.speech.ctc import SUBWORD_SPACE
+    from toolkit.speech.lm_decoder import decode_with_language_model
+    from toolkit.speech.scoring import error_rates
+
+    task = run.task
+    if task.language_model() is None:
+        return None
+    batches = list(task.logits_batches(run.model, test, run.recipe.train.batch_size))
+    units = [unit.replace(SUBWORD_SPACE, " ") for unit in task.output_units]
+    task.decode_with_language_model(batches[0][1][:1])  # tracing
+    references = list(test["transcript"])
+    figures = {}
+    for name in ("python", "graph"):
+        texts = [""] * len(test)
+        started = time.perf_counter()
+        for positions, logits in batches:
+            if name == "python":
+                decoded = decode_with_language_model(
+                    tf.nn.log_softmax(logits).numpy().astype("float64"),
+                    units,
+                    task.language_model(),
+                    task.beam_width,
+                    task.lm_weight,
+                    task.word_bonus,
+                    task.unknown_word_penalty,
+                )
+            else:
+                decoded = task.decode_with_language_model(logits)
+            for position, text in zip(positions, decoded, strict=True):
+                texts[position] = text
+        figures[f"{name}_seconds"] = time.perf_counter() - started
+        figures[f"{name}_wer"] = error_rates(references, texts)["wer"]
+        figures[f"{name}_texts"] = texts
+    figures["utterances"] = len(test)
+    figures["same"] = sum(
+        a == b for a, b in zip(figures.pop("python_texts"), figures.pop("graph_texts"), strict=True)
+    )
+    return figures
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -119,9 +218,10 @@ def main(argv: list[str] | None = None) -> int:
     run = runner.open_run(run_dir)
     run.recipe.blocks["data"]["root"] = str(root)
     test = runner.evaluate(run, splits=("test",))["test"]
-    if not (run_dir / "export" / "saved_model" / "saved_model.pb").is_file():
-        runner.export(run, force=True)
+    runner.export(run, force=True)
     frame = runner.load_data(run.recipe, run.task, run_dir)["test"]
+    exported = saved_model_scores(run, frame, Path(args.output).resolve() / "saved_model_check")
+    decoding = language_model_decoding(run, frame)
     factors = real_time_factors(run, frame)
     ablation = without_unknown_word_penalty(run, frame)
     training = json.loads((run_dir / "training.json").read_text())
@@ -136,6 +236,13 @@ def main(argv: list[str] | None = None) -> int:
         for name in ("greedy", "beam", "beam_lm")
         if f"{name}_wer" in test
     ]
+    rows.append(
+        [
+            "toolkit SavedModel, in a process without the toolkit (the recipe's decoder)",
+            f"{exported['wer']:.2%}",
+            f"{exported['cer']:.2%}",
+        ]
+    )
     if ablation:
         rows.append(
             [
@@ -167,8 +274,11 @@ def main(argv: list[str] | None = None) -> int:
         f"{run.task.word_bonus}, unknown-word penalty {run.task.unknown_word_penalty} (log10, "
         f"the default; pyctcdecode's default offset is the same). The recipe's decoder ({test['decoder']}) gives metrics.json's wer/cer.",
         f"Real-time factor over the test set, one utterance at a time: SavedModel "
-        f"{factors['saved_model']:.4f} (in-graph {'greedy' if run.task.decoder == 'greedy' else 'beam'} "
-        f"decoding), Python path {factors['python']:.4f} (task.transcribe: reads the file and builds its tf.data pipeline on every call, then the Keras model and the same decoder).",
+        f"{factors['saved_model']:.4f} (decoder in its metadata: {exported_decoder(run_dir)}), "
+        f"Python path {factors['python']:.4f} (task.transcribe: reads the file and builds its "
+        "tf.data pipeline on every call, then the Keras model and the same decoder); "
+        f"`toolkit.load(RUN_DIR).predict(all test files)`: {factors['predict']:.4f}.",
+        *decoding_notes(decoding),
         f"Run directory: {recipe_runs.display_path(run_dir)}.",
     ]
     headers = ["system", "test WER", "test CER"]
@@ -176,6 +286,28 @@ def main(argv: list[str] | None = None) -> int:
         SECTION, "AN4 speech recognition", headers, rows, notes, record=not args.no_record
     )
     return 0
+
+
+def exported_decoder(run_dir: Path) -> str:
+    import tensorflow as tf
+
+    metadata = tf.saved_model.load(str(run_dir / "export" / "saved_model")).signatures["metadata"]()
+    decoder = metadata["decoder"].numpy().decode()
+    language_model = metadata["language_model"].numpy().decode()
+    return decoder if language_model == "none" else f"{decoder}, LM {language_model}"
+
+
+def decoding_notes(decoding: dict[str, float] | None) -> list[str]:
+    if decoding is None:
+        return []
+    return [
+        "Beam + LM decoding of the test set's model outputs (computed once; batches of the "
+        f"recipe's batch size): Python reference decoder {decoding['python_seconds']:.2f} s "
+        f"(WER {decoding['python_wer']:.2%}), in-graph decoder {decoding['graph_seconds']:.2f} s "
+        f"(WER {decoding['graph_wer']:.2%}), {decoding['python_seconds'] / decoding['graph_seconds']:.1f}x "
+        f"faster; the same transcript for {decoding['same']} of {decoding['utterances']} "
+        "utterances.",
+    ]
 
 
 if __name__ == "__main__":

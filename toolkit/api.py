@@ -65,8 +65,11 @@ class Model(ABC):
         """Predictions for inputs already turned into what the task takes."""
 
     @abstractmethod
-    def evaluate(self, data: str | Path | None = None) -> dict[str, dict[str, Any]]:
-        """Metrics of a manifest or class folder (or of the run's own splits)."""
+    def evaluate(
+        self, data: str | Path | None = None, *, decoder: str | None = None
+    ) -> dict[str, dict[str, Any]]:
+        """Metrics of a manifest or class folder (or of the run's own splits); speech
+        recognition scores `decoder` (greedy, beam, beam_lm or all; default all)."""
 
     @abstractmethod
     def export(self, path: str | Path | None = None, *, force: bool = False) -> Path:
@@ -107,10 +110,12 @@ class RunModel(Model):
             model=self.run.model, inputs=items, names=names, top_k=top_k, batch_size=batch_size
         )
 
-    def evaluate(self, data: str | Path | None = None) -> dict[str, dict[str, Any]]:
+    def evaluate(
+        self, data: str | Path | None = None, *, decoder: str | None = None
+    ) -> dict[str, dict[str, Any]]:
         from toolkit import runner
 
-        return runner.evaluate(self.run, data)
+        return runner.evaluate(self.run, data, decoder=decoder)
 
     def export(self, path: str | Path | None = None, *, force: bool = False) -> Path:
         from toolkit import runner
@@ -151,7 +156,9 @@ class SavedModelModel(Model):
             serve, self.metadata, items, names, top_k=top_k, batch_size=batch_size
         )
 
-    def evaluate(self, data: str | Path | None = None) -> dict[str, dict[str, Any]]:
+    def evaluate(
+        self, data: str | Path | None = None, *, decoder: str | None = None
+    ) -> dict[str, dict[str, Any]]:
         raise ToolkitError(
             f"{self.path}: evaluation needs the run directory the SavedModel came from "
             "(its recipe says how to read and score the data)"

@@ -431,13 +431,20 @@ def open_run(run_dir: str | Path) -> Run:
 
 
 def evaluate(
-    run: Run, manifest: str | Path | None = None, splits: tuple[str, ...] = ("valid", "test")
+    run: Run,
+    manifest: str | Path | None = None,
+    splits: tuple[str, ...] = ("valid", "test"),
+    decoder: str | None = None,
 ) -> dict:
-    """Metrics for the run's test (and validation) split, or for another manifest."""
+    """Metrics for the run's test (and validation) split, or for another manifest; `decoder`
+    picks what a task that decodes in several ways scores (speech: greedy, beam, beam_lm or
+    all; by default all)."""
     from toolkit.data.manifest import read_source
     from toolkit.evaluation import plot_learning_curves, update_metrics
 
     recipe, task = run.recipe, run.task
+    if decoder is not None:
+        task.set_evaluation_decoder(decoder)
     batch_size = recipe.train.batch_size
     if manifest is not None:
         data = recipe.data
@@ -517,6 +524,6 @@ def export(
     if settings.jit_compile and run.task.fixed_input_shapes:
         serving_model = xla_compiled(run.model)
     endpoints = run.task.export_endpoints(model=serving_model, top_k=settings.top_k)
-    path = write(run.model, endpoints, target, force)
+    path = write(run.model, endpoints, target, force, run.task.export_resources())
     log.info("exported %s to %s", format_name, path)
     return path

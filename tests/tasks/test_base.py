@@ -23,6 +23,7 @@ POSITIONAL_DATA = {
     "read_file": 1,
     "class_weight": 1,
     "prepare_training": 1,
+    "set_evaluation_decoder": 1,
 }
 HOOKS = [
     name

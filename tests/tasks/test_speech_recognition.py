@@ -12,6 +12,7 @@ import numpy as np
 import pandas as pd
 import pytest
 import soundfile
+import tensorflow as tf
 from click.testing import CliRunner
 
 from tests.tiny_data import REPO, run_without_toolkit
@@ -53,6 +54,8 @@ SERVE_SCRIPT = textwrap.dedent(
         "batched": [t.decode() for t in out["transcript"].numpy()],
         "wav_bytes": [t.decode() for t in wav["transcript"].numpy()],
         "alphabet": [a.decode() for a in model.metadata()["alphabet"].numpy()],
+        "decoder": model.metadata()["decoder"].numpy().decode(),
+        "language_model": model.metadata()["language_model"].numpy().decode(),
     }
     json.dump(result, open(sys.argv[3], "w"))
     assert "toolkit" not in sys.modules
@@ -107,7 +110,8 @@ def test_saved_model_transcribes_as_the_python_path_without_toolkit(
     test = pd.read_csv(trained_run.parent / "test.csv")
     paths = list(test["audio"])
     frame = test.assign(duration=[soundfile.info(p).duration for p in paths], source=paths)
-    expected = run.task.transcribe(run.model, frame, 4, ("beam",))["beam"]
+    # The recipe decodes with its language model: so does the export.
+    expected = run.task.transcribe(run.model, frame, 4, ("beam_lm",))["beam_lm"]
     # 16-bit WAV copies for the WAV-bytes signature.
     wavs = []
     for index, path in enumerate(paths[:3]):
@@ -127,6 +131,23 @@ def test_saved_model_transcribes_as_the_python_path_without_toolkit(
     assert out["batched"] == expected
     assert out["wav_bytes"] == expected[:3]
     assert out["alphabet"] == run.task.alphabet
+    assert out["decoder"] == "beam4+lm" and out["language_model"].startswith("3-gram, ")
+    # The in-graph search gives what the Python reference decoder gives on the same outputs.
+    from toolkit.speech.lm_decoder import decode_with_language_model
+
+    logits = next(run.task.logits_batches(run.model, frame, len(frame)))[1]
+    task = run.task
+    reference = decode_with_language_model(
+        np.asarray(tf.nn.log_softmax(logits), np.float64),
+        list(task.output_units),
+        task.language_model(),
+        task.beam_width,
+        task.lm_weight,
+        task.word_bonus,
+        task.unknown_word_penalty,
+    )
+    order = np.argsort(frame["duration"].to_numpy(), kind="stable")
+    assert [expected[i] for i in order] == reference
 
 
 def test_predict_and_evaluate_commands(trained_run: Path):
@@ -140,6 +161,15 @@ def test_predict_and_evaluate_commands(trained_run: Path):
     assert "transcript" in from_run.output and "transcript" in from_export.output
     result = run_cli("evaluate", str(trained_run))
     assert result.exit_code == 0 and "wer" in result.output and "cer" in result.output
+    result = run_cli("evaluate", str(trained_run), "--decoder", "greedy")
+    assert result.exit_code == 0, result.output
+    test = json.loads((trained_run / "metrics.json").read_text())["test"]
+    assert test["decoder"] == "greedy" and "beam_lm_wer" not in test
+    assert test["wer"] == test["greedy_wer"]
+    result = run_cli("evaluate", str(trained_run), "--decoder", "beam_lm")
+    test = json.loads((trained_run / "metrics.json").read_text())["test"]
+    assert result.exit_code == 0 and test["decoder"] == "beam_lm" and "greedy_wer" not in test
+    run_cli("evaluate", str(trained_run), "--decoder", "all")
 
 
 def test_a_handful_of_phrases_can_be_learned_to_near_zero_error(tmp_path: Path):
@@ -286,3 +316,19 @@ def test_subword_units_train_decode_and_export(tmp_path: Path):
     ids = tf.ragged.constant([[units.index(word) + 1] * 2])
     expected = f"{word[1:]} {word[1:]}".encode()
     assert ids_to_text(ids, tf.constant(units), True).numpy().tolist() == [expected]
+
+
+def test_evaluation_decoder_choices_are_checked():
+    from toolkit.errors import RecipeError
+    from toolkit.tasks.speech_recognition import SpeechRecognition
+
+    task = SpeechRecognition(decoder="beam")
+    with pytest.raises(RecipeError, match="no language model"):
+        task.set_evaluation_decoder("beam_lm")
+    with pytest.raises(RecipeError, match="not a decoder"):
+        task.set_evaluation_decoder("viterbi")
+    task.set_evaluation_decoder("all")
+    assert task.evaluation_decoders == ("greedy", "beam", "beam_lm")
+    task.set_evaluation_decoder("greedy")
+    assert task.evaluation_decoders == ("greedy",)
+    assert task.export_resources() == []

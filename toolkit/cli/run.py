@@ -116,15 +116,20 @@ def train(
     type=click.Path(exists=True),
     help="Evaluate on this manifest or class folder instead of the recipe's splits.",
 )
+@click.option(
+    "--decoder",
+    type=click.Choice(["greedy", "beam", "beam_lm", "all"]),
+    help="Speech recognition: score this decoder only (default: all).",
+)
 @device_option
 @handle_errors
-def evaluate(run_dir: str, manifest: str | None, device: str) -> None:
+def evaluate(run_dir: str, manifest: str | None, decoder: str | None, device: str) -> None:
     """Evaluate a trained RUN_DIR (writes metrics.json and plots)."""
     select_device(device)
     from toolkit import runner
 
     setup_logging()
-    _print_metrics(runner.evaluate(runner.open_run(run_dir), manifest))
+    _print_metrics(runner.evaluate(runner.open_run(run_dir), manifest, decoder=decoder))
 
 
 @click.command()

@@ -1,7 +1,8 @@
 """Export formats: one module each, behind one table.
 
-A format is a function `(model, endpoints, output, force) -> Path` that writes the model with
-the task's endpoints ({name: (function, input signature)}) to `output`. A task says which
+A format is a function `(model, endpoints, output, force, resources) -> Path` that writes the
+model with the task's endpoints ({name: (function, input signature)}) and the resources they use
+besides the model's (`Task.export_resources`) to `output`. A task says which
 formats it can produce in `Task.export_formats`; a new format is a module here, an entry in
 `FORMATS`, and the tasks that declare it.
 """
@@ -20,7 +21,7 @@ FORMATS: dict[str, str] = {
     "saved_model": "toolkit.export.saved_model:write_saved_model",
 }
 
-Writer = Callable[[Any, dict[str, tuple[Any, list]], Path, bool], Path]
+Writer = Callable[[Any, dict[str, tuple[Any, list]], Path, bool, list[Any]], Path]
 
 
 def writer(format_name: str, supported: tuple[str, ...]) -> Writer:

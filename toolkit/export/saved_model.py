@@ -12,9 +12,14 @@ from toolkit.errors import ToolkitError
 
 
 def write_saved_model(
-    model, endpoints: dict[str, tuple[Any, list]], output: Path, force: bool
+    model,
+    endpoints: dict[str, tuple[Any, list]],
+    output: Path,
+    force: bool,
+    resources: list[Any] | tuple = (),
 ) -> Path:
-    """Export `endpoints` ({name: (function, input_signature)}) of `model` to `output`."""
+    """Export `endpoints` ({name: (function, input_signature)}) of `model` to `output`, with
+    the TensorFlow `resources` (lookup tables) they use besides the model's."""
     import keras
 
     output = Path(output)
@@ -27,6 +32,8 @@ def write_saved_model(
     try:
         archive = keras.export.ExportArchive()
         archive.track(model)
+        for resource in resources:
+            archive.track(resource)
         for name, (function, signature) in endpoints.items():
             archive.add_endpoint(name=name, fn=function, input_signature=signature)
         archive.write_out(str(staging / "saved_model"), verbose=False)

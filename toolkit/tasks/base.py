@@ -236,6 +236,11 @@ class Task(ABC):
     ) -> dict[str, Any]:
         """Metrics for one split; writes its report (plots, errors_<split>.csv)."""
 
+    def set_evaluation_decoder(self, decoder: str) -> None:
+        """Score only this decoder ("all": every one) in `evaluate`, for tasks that decode in
+        several ways."""
+        raise RecipeError(f"--decoder: the {self.name} task has no decoders to choose from")
+
     @abstractmethod
     def predict(
         self, *, model: Any, inputs: list[Any], names: list[str], top_k: int, batch_size: int
@@ -250,3 +255,8 @@ class Task(ABC):
     def export_endpoints(self, *, model: Any, top_k: int) -> dict[str, tuple[Any, list]]:
         """SavedModel signatures {name: (function, input signature)}, including `metadata`
         whose `task` is this task's name."""
+
+    def export_resources(self) -> list[Any]:
+        """TensorFlow resources the endpoints use besides the model's own (lookup tables
+        built for decoding), for the export to carry."""
+        return []

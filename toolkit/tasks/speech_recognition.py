@@ -2,9 +2,9 @@
 
 The model takes `{"waveforms": [batch, samples], "lengths": [batch]}` at the task's sample
 rate and returns per-frame logits over the blank (id 0) and the characters (ids 1..V), with
-padded frames forced to blank. Decoding (greedy or beam search) runs in TensorFlow ops, so
-the exported SavedModel returns transcript strings; a word n-gram language model can be fused
-in a beam search on the Python side (`toolkit.speech.lm_decoder`).
+padded frames forced to blank. Decoding runs in TensorFlow ops (greedy, beam search, and beam
+search with a word n-gram language model, `toolkit.speech.graph_lm_decoder`), so the exported
+SavedModel returns the transcripts the run's metrics were measured on.
 """
 
 from __future__ import annotations
@@ -19,7 +19,7 @@ import pandas as pd
 
 from toolkit import atomic
 from toolkit.config import SpeechAugmentConfig
-from toolkit.errors import DataError
+from toolkit.errors import DataError, RecipeError
 from toolkit.tasks.audio import AudioTask
 from toolkit.tasks.base import Task
 
@@ -108,6 +108,10 @@ class SpeechRecognition(AudioTask):
         self.head_dropout_rate = float(head_dropout_rate)
         self.length_buckets = int(length_buckets)
         self._language_model = None
+        self._language_model_graph = None
+        self._language_model_decode = None
+        # What `evaluate` scores (set_evaluation_decoder).
+        self.evaluation_decoders: tuple[str, ...] = DECODERS
 
     def get_config(self) -> dict[str, Any]:
         return {
@@ -464,6 +468,38 @@ class SpeechRecognition(AudioTask):
         batches = self.logits_batches(model, frame, batch_size)
         return self.decode_batches(batches, len(frame), decoders)
 
+    def language_model_graph(self):
+        """The in-graph beam search with the run's language model (built once); None without
+        a language model."""
+        from toolkit.speech.ctc import SUBWORD_SPACE
+        from toolkit.speech.graph_lm_decoder import LanguageModelGraph
+
+        if self._language_model_graph is None and self.language_model() is not None:
+            self._language_model_graph = LanguageModelGraph(
+                self.language_model(),
+                [unit.replace(SUBWORD_SPACE, " ") for unit in self.output_units],
+                beam_width=self.beam_width,
+                lm_weight=self.lm_weight,
+                word_bonus=self.word_bonus,
+                unknown_word_penalty=self.unknown_word_penalty,
+            )
+        return self._language_model_graph
+
+    def decode_with_language_model(self, logits: Any) -> list[str]:
+        """Beam search + LM transcripts of a batch of logits (the run must have an LM)."""
+        import tensorflow as tf
+
+        if self._language_model_decode is None:
+            graph = self.language_model_graph()
+            self._language_model_decode = tf.function(
+                lambda logits: graph.transcribe(tf.nn.log_softmax(logits)),
+                input_signature=[
+                    tf.TensorSpec([None, None, len(self.output_units) + 1], tf.float32)
+                ],
+            )
+        texts = self._language_model_decode(tf.cast(logits, tf.float32))
+        return [text.decode("utf-8") for text in texts.numpy()]
+
     def decode_batches(
         self, batches: Iterator[tuple[np.ndarray, Any]], count: int, decoders: tuple[str, ...]
     ) -> dict[str, list[str]]:
@@ -472,33 +508,18 @@ class SpeechRecognition(AudioTask):
         import tensorflow as tf
 
         from toolkit.progress import Progress
-        from toolkit.speech.ctc import SUBWORD_SPACE, decode_to_text
+        from toolkit.speech.ctc import decode_to_text
 
         units = tf.constant(self.output_units)
         subwords = self.units == "sentencepiece"
-        unit_texts = [unit.replace(SUBWORD_SPACE, " ") for unit in self.output_units]
-        language_model = self.language_model() if "beam_lm" in decoders else None
+        if "beam_lm" in decoders and self.language_model() is None:
+            decoders = tuple(name for name in decoders if name != "beam_lm")
         results = {name: [""] * count for name in decoders}
-        # Counted per utterance by the language-model decoder (the slow one), else per batch.
         progress = Progress("transcribing", count)
-        by_utterance = language_model is not None
         for positions, logits in batches:
             for name in decoders:
                 if name == "beam_lm":
-                    if language_model is None:
-                        continue
-                    from toolkit.speech.lm_decoder import decode_with_language_model
-
-                    texts = decode_with_language_model(
-                        tf.nn.log_softmax(logits).numpy(),
-                        unit_texts,
-                        language_model,
-                        self.beam_width,
-                        self.lm_weight,
-                        self.word_bonus,
-                        self.unknown_word_penalty,
-                        progress=progress,
-                    )
+                    texts = self.decode_with_language_model(logits)
                 else:
                     width = 1 if name == "greedy" else self.beam_width
                     texts = [
@@ -507,11 +528,8 @@ class SpeechRecognition(AudioTask):
                     ]
                 for position, text in zip(positions, texts, strict=True):
                     results[name][position] = text
-            if not by_utterance:
-                progress.update(len(positions))
+            progress.update(len(positions))
         progress.close()
-        if "beam_lm" in results and language_model is None:
-            del results["beam_lm"]
         return results
 
     # Evaluation ----------------------------------------------------------------------
@@ -527,26 +545,40 @@ class SpeechRecognition(AudioTask):
 
         references = list(frame["transcript"])
         started = time.perf_counter()
-        hypotheses = self.transcribe(model, frame, batch_size, ("greedy", "beam", "beam_lm"))
+        hypotheses = self.transcribe(model, frame, batch_size, self.evaluation_decoders)
         seconds = time.perf_counter() - started
         metrics: dict[str, Any] = {}
         for name, texts in hypotheses.items():
             rates = error_rates(references, texts)
             metrics[f"{name}_wer"] = rates["wer"]
             metrics[f"{name}_cer"] = rates["cer"]
-        chosen = self.decoder if self.decoder in hypotheses else "beam"
+        chosen = self.decoder if self.decoder in hypotheses else next(iter(hypotheses))
+        if self.decoder == "beam_lm" and "beam_lm" not in hypotheses and "beam" in hypotheses:
+            chosen = "beam"
         metrics = {
             "wer": metrics[f"{chosen}_wer"],
             "cer": metrics[f"{chosen}_cer"],
             "decoder": chosen,
             "utterances": len(frame),
             "audio_seconds": round(float(frame["duration"].sum()), 1),
-            "decoding_seconds_all_decoders": round(seconds, 1),
+            "decoding_seconds": round(seconds, 1),
             **metrics,
         }
         table = utterance_errors(frame, references, hypotheses[chosen])
         table.pipe(atomic.write_csv, Path(output_dir) / f"errors_{split}.csv")
         return metrics
+
+    def set_evaluation_decoder(self, decoder: str) -> None:
+        if decoder != "all" and decoder not in DECODERS:
+            raise RecipeError(
+                f"--decoder: {decoder!r} is not a decoder (choose from {', '.join(DECODERS)}, or all)"
+            )
+        if decoder == "beam_lm" and self.language_model() is None:
+            raise RecipeError(
+                "--decoder beam_lm: this run has no language model (set task.language_model_file "
+                "or task.language_model_order and train again)"
+            )
+        self.evaluation_decoders = DECODERS if decoder == "all" else (decoder,)
 
     def predict(
         self, *, model: Any, inputs: list[Any], names: list[str], top_k: int, batch_size: int
@@ -562,7 +594,8 @@ class SpeechRecognition(AudioTask):
 
     def export_endpoints(self, *, model: Any, top_k: int) -> dict[str, tuple[Any, list]]:
         """SavedModel signatures: float32 waveforms with their lengths, and 16-bit WAV bytes;
-        both return transcripts decoded in the graph (beam search, or greedy)."""
+        both return transcripts decoded in the graph with the recipe's decoder (beam search
+        with the language model where the run has one, else beam search or greedy)."""
         import tensorflow as tf
 
         from toolkit.audio import signal
@@ -572,9 +605,12 @@ class SpeechRecognition(AudioTask):
         subwords = self.units == "sentencepiece"
         sample_rate = self.sample_rate
         width = 1 if self.decoder == "greedy" else self.beam_width
+        graph = self.language_model_graph() if self.decoder == "beam_lm" else None
 
         def transcribe(waveforms, lengths):
             logits = model({"waveforms": waveforms, "lengths": lengths}, training=False)
+            if graph is not None:
+                return {"transcript": graph.transcribe(tf.nn.log_softmax(logits))}
             return {"transcript": decode_to_text(logits, units, subwords, width)}
 
         def from_waveforms(waveforms, lengths):
@@ -592,13 +628,23 @@ class SpeechRecognition(AudioTask):
             )
             return transcribe(waveforms.to_tensor(), tf.cast(waveforms.row_lengths(), tf.int32))
 
+        decoder = "greedy" if width == 1 else f"beam{width}"
+        language_model = "none"
+        if graph is not None:
+            decoder += "+lm"
+            language_model = (
+                f"{graph.order}-gram, {graph.word_count} words, lm_weight {self.lm_weight}, "
+                f"word_bonus {self.word_bonus}, unknown_word_penalty {self.unknown_word_penalty}"
+            )
+
         def metadata():
             return {
                 "alphabet": tf.constant(self.alphabet),
                 "units": units,
                 "task": tf.constant(self.name),
                 "sample_rate": tf.constant(sample_rate),
-                "decoder": tf.constant("greedy" if width == 1 else f"beam{width}"),
+                "decoder": tf.constant(decoder),
+                "language_model": tf.constant(language_model),
             }
 
         return {
@@ -612,3 +658,7 @@ class SpeechRecognition(AudioTask):
             "wav_bytes": (from_wav_bytes, [tf.TensorSpec([None], tf.string, name="wav_bytes")]),
             "metadata": (metadata, []),
         }
+
+    def export_resources(self) -> list[Any]:
+        graph = self.language_model_graph() if self.decoder == "beam_lm" else None
+        return [graph] if graph is not None else []
