@@ -72,8 +72,17 @@ class Model(ABC):
         recognition scores `decoder` (greedy, beam, beam_lm or all; default all)."""
 
     @abstractmethod
-    def export(self, path: str | Path | None = None, *, force: bool = False) -> Path:
-        """Write a SavedModel that takes raw input."""
+    def export(
+        self,
+        path: str | Path | None = None,
+        *,
+        force: bool = False,
+        format: str = "saved_model",
+        quantize: str = "none",
+    ) -> Path:
+        """Write a model that takes raw input: a SavedModel, or for audio classifiers a
+        LiteRT file (`format="litert"`, `quantize` none, dynamic or int8), checked against
+        this model before it is kept."""
 
 
 class RunModel(Model):
@@ -117,10 +126,17 @@ class RunModel(Model):
 
         return runner.evaluate(self.run, data, decoder=decoder)
 
-    def export(self, path: str | Path | None = None, *, force: bool = False) -> Path:
+    def export(
+        self,
+        path: str | Path | None = None,
+        *,
+        force: bool = False,
+        format: str = "saved_model",
+        quantize: str = "none",
+    ) -> Path:
         from toolkit import runner
 
-        return runner.export(self.run, path, force)
+        return runner.export(self.run, path, force, format, quantize)
 
     def __repr__(self) -> str:
         return f"RunModel({str(self.path)!r}, task={self.task_name!r})"
@@ -164,7 +180,14 @@ class SavedModelModel(Model):
             "(its recipe says how to read and score the data)"
         )
 
-    def export(self, path: str | Path | None = None, *, force: bool = False) -> Path:
+    def export(
+        self,
+        path: str | Path | None = None,
+        *,
+        force: bool = False,
+        format: str = "saved_model",
+        quantize: str = "none",
+    ) -> Path:
         raise ToolkitError(f"{self.path}: already an exported SavedModel")
 
     def __repr__(self) -> str:

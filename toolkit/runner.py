@@ -495,35 +495,20 @@ def compact(metrics: dict[str, Any]) -> dict[str, Any]:
     return {key: value for key, value in metrics.items() if key != "confusion_matrix"}
 
 
-def xla_compiled(model):
-    """`model` for inference, compiled with XLA (string ops stay outside it, in the endpoint)."""
-    import tensorflow as tf
-
-    compiled = tf.function(lambda inputs: model(inputs, training=False), jit_compile=True)
-
-    def call(inputs, training: bool = False):
-        return compiled(inputs)
-
-    return call
-
-
 def export(
     run: Run,
     output: str | Path | None = None,
     force: bool = False,
     format_name: str = "saved_model",
+    quantize: str = "none",
 ) -> Path:
     """Write the run's model in `format_name` (one of the task's `export_formats`) so that it
-    takes raw input; RUN_DIR/export/<format_name> unless `output` says."""
+    takes raw input, quantized as `quantize` says (none, dynamic or int8; LiteRT only);
+    RUN_DIR/export/<format_name> unless `output` says."""
     from toolkit.export import writer
 
     write = writer(format_name, run.task.export_formats)
     target = Path(output) if output else run.directory / "export" / format_name
-    settings = run.recipe.export
-    serving_model = run.model
-    if settings.jit_compile and run.task.fixed_input_shapes:
-        serving_model = xla_compiled(run.model)
-    endpoints = run.task.export_endpoints(model=serving_model, top_k=settings.top_k)
-    path = write(run.model, endpoints, target, force, run.task.export_resources())
+    path = write(run, target, force, quantize)
     log.info("exported %s to %s", format_name, path)
     return path

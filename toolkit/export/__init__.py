@@ -1,8 +1,7 @@
 """Export formats: one module each, behind one table.
 
-A format is a function `(model, endpoints, output, force, resources) -> Path` that writes the
-model with the task's endpoints ({name: (function, input signature)}) and the resources they use
-besides the model's (`Task.export_resources`) to `output`. A task says which
+A format is a function `(run, output, force, quantize) -> Path` that writes a trained run's
+model to `output` so that it takes raw input. A task says which
 formats it can produce in `Task.export_formats`; a new format is a module here, an entry in
 `FORMATS`, and the tasks that declare it.
 """
@@ -18,10 +17,11 @@ from toolkit.errors import ToolkitError
 
 # Format name -> "module:function" (imported when used, so listing formats is cheap).
 FORMATS: dict[str, str] = {
-    "saved_model": "toolkit.export.saved_model:write_saved_model",
+    "saved_model": "toolkit.export.saved_model:export_run",
+    "litert": "toolkit.export.litert:export_run",
 }
 
-Writer = Callable[[Any, dict[str, tuple[Any, list]], Path, bool, list[Any]], Path]
+Writer = Callable[[Any, Path, bool, str], Path]
 
 
 def writer(format_name: str, supported: tuple[str, ...]) -> Writer:

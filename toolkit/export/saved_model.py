@@ -11,6 +11,32 @@ from typing import Any
 from toolkit.errors import ToolkitError
 
 
+def export_run(run: Any, output: Path, force: bool, quantize: str) -> Path:
+    """Write RUN's model with its task's endpoints as a SavedModel (never quantized)."""
+    if quantize != "none":
+        raise ToolkitError(
+            f"--quantize {quantize}: a SavedModel keeps float weights; quantize a LiteRT "
+            "export (--format litert)"
+        )
+    serving_model = run.model
+    if run.recipe.export.jit_compile and run.task.fixed_input_shapes:
+        serving_model = xla_compiled(run.model)
+    endpoints = run.task.export_endpoints(model=serving_model, top_k=run.recipe.export.top_k)
+    return write_saved_model(run.model, endpoints, output, force, run.task.export_resources())
+
+
+def xla_compiled(model):
+    """`model` for inference, compiled with XLA (string ops stay outside it, in the endpoint)."""
+    import tensorflow as tf
+
+    compiled = tf.function(lambda inputs: model(inputs, training=False), jit_compile=True)
+
+    def call(inputs, training: bool = False):
+        return compiled(inputs)
+
+    return call
+
+
 def write_saved_model(
     model,
     endpoints: dict[str, tuple[Any, list]],

@@ -30,6 +30,7 @@ class AudioClassification(AudioTask):
     default_monitor = "val_accuracy"
     # Clips are padded or cropped before the model, so XLA compiles it once per batch size.
     fixed_input_shapes = True
+    export_formats = ("saved_model", "litert")
     averages_members = True
     output_setting = "labels"
     source_settings = ("sample_rate", "clip_duration", "pooling")
@@ -291,6 +292,46 @@ class AudioClassification(AudioTask):
         return top_k_table(names, probabilities, self.labels, top_k)
 
     # Export --------------------------------------------------------------------------
+
+    def litert_function(self, *, model: Any) -> tuple[Any, list]:
+        """One clip of float32 samples at the task's rate in, class probabilities out; the
+        feature layer runs inside (its FFT length is a power of two, as LiteRT's RFFT2D
+        needs)."""
+        import tensorflow as tf
+
+        def classify(waveform):
+            return {"probabilities": model(waveform, training=False)}
+
+        return classify, [tf.TensorSpec([1, self.clip_samples], tf.float32, name="waveform")]
+
+    def litert_metadata(self) -> dict[str, Any]:
+        return {
+            "task": self.name,
+            "labels": list(self.labels),
+            "sample_rate": self.sample_rate,
+            "clip_samples": self.clip_samples,
+            "input": f"waveform: float32 [1, {self.clip_samples}] (mono, padded or cropped to the clip)",
+            "output": f"probabilities: float32 [1, {len(self.labels)}] in the order of labels",
+        }
+
+    def export_inputs(self, frame: pd.DataFrame, count: int) -> np.ndarray:
+        from toolkit.audio.io import pad_or_crop, read_audio
+
+        paths = list(frame["audio"])[:count]
+        return np.stack(
+            [pad_or_crop(read_audio(path, self.sample_rate), self.clip_samples) for path in paths]
+        ).astype(np.float32)
+
+    def synthetic_export_inputs(self, count: int) -> np.ndarray:
+        rng = np.random.default_rng(0)
+        time = np.arange(self.clip_samples) / self.sample_rate
+        clips = []
+        for index in range(count):
+            tone = np.sin(2 * np.pi * rng.uniform(100, 0.4 * self.sample_rate) * time)
+            noise = rng.normal(size=self.clip_samples)
+            level = 10 ** rng.uniform(-3, -0.5)
+            clips.append(level * (tone if index % 2 else noise))
+        return np.stack(clips).astype(np.float32)
 
     def export_endpoints(self, *, model: Any, top_k: int) -> dict[str, tuple[Any, list]]:
         """SavedModel signatures: float32 waveforms, and WAV bytes decoded in the graph."""

@@ -11,6 +11,7 @@ from abc import ABC, abstractmethod
 from pathlib import Path
 from typing import Any, ClassVar, Literal
 
+import numpy as np
 import pandas as pd
 
 from toolkit.config import DataConfig, NoAugmentConfig
@@ -255,6 +256,25 @@ class Task(ABC):
     def export_endpoints(self, *, model: Any, top_k: int) -> dict[str, tuple[Any, list]]:
         """SavedModel signatures {name: (function, input signature)}, including `metadata`
         whose `task` is this task's name."""
+
+    def litert_function(self, *, model: Any) -> tuple[Any, list]:
+        """For tasks whose `export_formats` hold "litert": the function a `.tflite` model
+        runs (one raw input in, the task's output out) and its fixed input signature."""
+        raise ToolkitError(f"the {self.name} task has no LiteRT export")
+
+    def litert_metadata(self) -> dict[str, Any]:
+        """What a LiteRT export's metadata.json says about its input and output."""
+        raise ToolkitError(f"the {self.name} task has no LiteRT export")
+
+    def export_inputs(self, frame: pd.DataFrame, count: int) -> np.ndarray:
+        """The first `count` rows of a split as the exported function takes them (to check
+        an export against the model, or calibrate its quantization)."""
+        raise ToolkitError(f"the {self.name} task has no LiteRT export")
+
+    def synthetic_export_inputs(self, count: int) -> np.ndarray:
+        """`count` made-up inputs of the exported function's shape, for a check when the
+        run's data cannot be read."""
+        raise ToolkitError(f"the {self.name} task has no LiteRT export")
 
     def export_resources(self) -> list[Any]:
         """TensorFlow resources the endpoints use besides the model's own (lookup tables
