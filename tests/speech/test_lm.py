@@ -100,3 +100,14 @@ def test_unknown_word_penalty_keeps_real_words_in_a_narrow_beam(tmp_path):
     for width in (8, 1):
         fixed = decode_with_language_model(logits, alphabet, model, width, 0.1, 0.0, 10.0)
         assert fixed == ["the cat"], width
+
+
+def test_a_gzipped_arpa_file_reads_the_same(tmp_path):
+    import gzip
+    import shutil
+
+    plain = build_arpa(SENTENCES, 3, tmp_path / "lm.arpa")
+    with plain.open("rb") as source, gzip.open(tmp_path / "lm.arpa.gz", "wb") as target:
+        shutil.copyfileobj(source, target)
+    zipped = read_arpa(tmp_path / "lm.arpa.gz")
+    assert zipped.probabilities == read_arpa(plain).probabilities and zipped.order == 3

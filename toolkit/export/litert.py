@@ -156,7 +156,7 @@ def convert_in_child(run_dir: Path, model_file: Path, quantize: str, calibration
             f"{quantize}"
             + (
                 " (int8 quantization of recurrent layers is a known converter crash, "
-                "tensorflow#87468); use --quantize none or dynamic"
+                "tensorflow#87468); use --quantize none"
                 if quantize == "int8"
                 else ""
             )

@@ -9,6 +9,7 @@ back-off weight is the mass it gave away, so any ARPA reader (KenLM included) sc
 
 from __future__ import annotations
 
+import gzip
 import math
 import os
 import tempfile
@@ -173,7 +174,8 @@ class NGramModel:
 
 
 def read_arpa(path: str | Path) -> NGramModel:
-    """Read an ARPA file; a malformed line is an error naming the file and line."""
+    """Read an ARPA file, plain or gzipped (`.gz`); a malformed line is an error naming the
+    file and line."""
     path = Path(path)
     if not path.is_file():
         raise DataError(f"{path}: no such language model file")
@@ -181,8 +183,12 @@ def read_arpa(path: str | Path) -> NGramModel:
     backoffs: dict[tuple, float] = {}
     order = 0
     section = 0
-    progress = Progress(f"reading {path.name}", path.stat().st_size, unit="bytes")
-    with path.open(encoding="utf-8") as lines:
+    zipped = path.suffix == ".gz"
+    # The text's size is not known before a gzipped file is read through.
+    size = None if zipped else path.stat().st_size
+    progress = Progress(f"reading {path.name}", size, unit="bytes")
+    opened = gzip.open(path, "rt", encoding="utf-8") if zipped else path.open(encoding="utf-8")
+    with opened as lines:
         for number, line in enumerate(lines, 1):
             progress.update(len(line))
             line = line.strip()
