@@ -21,6 +21,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import soundfile
+import yaml
 
 from tests.tiny_data import ASSETS, REPO, TINY_RECIPE, subset_manifest
 
@@ -208,6 +209,20 @@ class Workspace:
     def entities(self, name: str, change: Callable[[str], str]) -> str:
         text = (REPO / "assets" / "text_entities" / "train.conll").read_text()
         return self.file(name, change(text))
+
+    def run_without_data(self) -> Path:
+        """A copy of the audio run whose recipe points at a training manifest that is gone."""
+        copy = self.copy_of(self.audio_run, f"no_data_{self.outputs}")
+        recipe = copy / "recipe.resolved.yaml"
+        blocks = yaml.safe_load(recipe.read_text())
+        blocks["data"]["train"] = str(self.path("gone_train.csv"))
+        recipe.write_text(yaml.safe_dump(blocks))
+        return copy
+
+    def speech_run_without_lm(self) -> Path:
+        copy = self.copy_of(self.speech_run, f"no_lm_{self.outputs}")
+        (copy / "lm.arpa").unlink()
+        return copy
 
     def copy_of(self, run: Path, name: str) -> Path:
         target = self.path(name)
@@ -763,6 +778,55 @@ CASES: list[Case] = [
         "error",
         lambda w: ["export", str(w.audio_run)],
         ("--force",),
+    ),
+    Case(
+        "export_litert_text",
+        "a LiteRT export of a text classifier (a format the task cannot produce)",
+        "export",
+        "error",
+        lambda w: ["export", str(w.text_run), "--format", "litert", "-o", w.new_output()],
+        ("litert", "not available for this task"),
+    ),
+    Case(
+        "export_quantized_saved_model",
+        "--quantize int8 with the SavedModel format",
+        "export",
+        "error",
+        lambda w: ["export", str(w.audio_run), "--quantize", "int8", "-o", w.new_output()],
+        ("--quantize int8", "--format litert"),
+    ),
+    Case(
+        "export_int8_without_data",
+        "int8 LiteRT export of a run whose training data is gone (no calibration data)",
+        "export",
+        "error",
+        lambda w: [
+            "export",
+            str(w.run_without_data()),
+            "--format",
+            "litert",
+            "--quantize",
+            "int8",
+            "-o",
+            w.new_output(),
+        ],
+        ("--quantize int8", "training data"),
+    ),
+    Case(
+        "evaluate_decoder_without_lm",
+        "evaluate --decoder beam_lm on a speech run without a language model",
+        "evaluate",
+        "error",
+        lambda w: ["evaluate", str(w.speech_run_without_lm()), "--decoder", "beam_lm"],
+        ("--decoder beam_lm", "no language model"),
+    ),
+    Case(
+        "evaluate_decoder_classifier",
+        "evaluate --decoder on an audio classifier",
+        "evaluate",
+        "error",
+        lambda w: ["evaluate", str(w.audio_run), "--decoder", "greedy"],
+        ("--decoder", "audio_classification"),
     ),
     # Language models and data preparation ---------------------------------------------
     Case(
