@@ -14,32 +14,32 @@ from pathlib import Path
 
 import numpy as np
 
-# Ops of the feature layer (spectrum, mel filters, log, normalization) that int8 quantization
-# leaves in float: quantized, the utterance normalization divides by a zero spread and the
-# log of small energies loses its range. The backbone's convolutions are quantized.
-FLOAT_OPS = [
-    "RFFT2D",
-    "COMPLEX_ABS",
-    "REAL",
-    "IMAG",
-    "SQUARE",
-    "POW",
-    "LOG",
-    "EXP",
-    "DIV",
-    "SQRT",
-    "RSQRT",
-    "MEAN",
-    "SUM",
-    "REDUCE_MAX",
-    "SQUARED_DIFFERENCE",
-    "MAXIMUM",
-    "MINIMUM",
-    "SUB",
-    "ADD",
-    "MUL",
-    "BATCH_MATMUL",
-]
+
+def feature_layer_names(model) -> list[str]:
+    """Names of the feature layers (log-mel, MFCC) in `model`, nested models included."""
+    from toolkit.audio.features import LogMelSpectrogram
+
+    names, pending = [], [model]
+    while pending:
+        layer = pending.pop()
+        if isinstance(layer, LogMelSpectrogram):
+            names.append(layer.name)
+        pending.extend(getattr(layer, "layers", []))
+    return names
+
+
+def float_tensors(float_model: bytes, layer_names: list[str]) -> list[str]:
+    """The tensors of a converted model that the feature layers compute (named after them)."""
+    import tensorflow as tf
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        interpreter = tf.lite.Interpreter(model_content=float_model)
+    return [
+        detail["name"]
+        for detail in interpreter.get_tensor_details()
+        if any(f"/{name}" in detail["name"] for name in layer_names)
+    ]
 
 
 def convert(run_dir: str, quantize: str, calibration: str | None) -> bytes:
@@ -60,9 +60,11 @@ def convert(run_dir: str, quantize: str, calibration: str | None) -> bytes:
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         converter = tf.lite.TFLiteConverter.from_concrete_functions([frozen])
-    if quantize != "none":
-        converter.optimizations = [tf.lite.Optimize.DEFAULT]
-    if quantize != "int8":
+    if quantize == "none":
+        return converter.convert()
+    float_model = converter.convert() if quantize == "int8" else b""
+    converter.optimizations = [tf.lite.Optimize.DEFAULT]
+    if quantize == "dynamic":
         return converter.convert()
     samples = np.load(calibration)
 
@@ -74,7 +76,11 @@ def convert(run_dir: str, quantize: str, calibration: str | None) -> bytes:
     debugger = tf.lite.experimental.QuantizationDebugger(
         converter=converter,
         debug_dataset=representative,
-        debug_options=tf.lite.experimental.QuantizationDebugOptions(denylisted_ops=FLOAT_OPS),
+        # The feature layer stays float: in int8 the raw waveform loses its quiet parts, the
+        # mel filters' small weights round to zero and the normalization divides by zero.
+        debug_options=tf.lite.experimental.QuantizationDebugOptions(
+            denylisted_nodes=float_tensors(float_model, feature_layer_names(run.model))
+        ),
     )
     return debugger.get_nondebug_quantized_model()
 
