@@ -332,3 +332,31 @@ def test_evaluation_decoder_choices_are_checked():
     task.set_evaluation_decoder("greedy")
     assert task.evaluation_decoders == ("greedy",)
     assert task.export_resources() == []
+
+
+def test_a_language_model_too_large_for_the_graph_decodes_in_python(tmp_path, monkeypatch):
+    from toolkit.errors import ToolkitError
+    from toolkit.speech.lm import build_arpa, read_arpa
+    from toolkit.speech.lm_decoder import decode_with_language_model
+    from toolkit.tasks.speech_recognition import SpeechRecognition
+
+    model = read_arpa(build_arpa(["a b", "b a a"], 2, tmp_path / "lm.arpa"))
+    task = SpeechRecognition(
+        alphabet=[" ", "a", "b"], language_model_file=str(tmp_path / "lm.arpa")
+    )
+
+    def too_large():
+        raise ToolkitError("the language model is too large to decode in the graph")
+
+    monkeypatch.setattr(task, "language_model_graph", too_large)
+    logits = np.random.default_rng(0).normal(size=(2, 12, 4)).astype(np.float32) * 3
+    expected = decode_with_language_model(
+        np.asarray(tf.nn.log_softmax(logits), np.float64),
+        [" ", "a", "b"],
+        model,
+        task.beam_width,
+        task.lm_weight,
+        task.word_bonus,
+        task.unknown_word_penalty,
+    )
+    assert task.decode_with_language_model(logits) == expected

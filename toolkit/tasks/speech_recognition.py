@@ -19,7 +19,7 @@ import pandas as pd
 
 from toolkit import atomic
 from toolkit.config import SpeechAugmentConfig
-from toolkit.errors import DataError, RecipeError
+from toolkit.errors import DataError, RecipeError, ToolkitError
 from toolkit.tasks.audio import AudioTask
 from toolkit.tasks.base import Task
 
@@ -486,19 +486,43 @@ class SpeechRecognition(AudioTask):
         return self._language_model_graph
 
     def decode_with_language_model(self, logits: Any) -> list[str]:
-        """Beam search + LM transcripts of a batch of logits (the run must have an LM)."""
+        """Beam + LM transcripts of a batch of logits (the run must have an LM): in the graph,
+        or with the Python decoder for a language model too large for the graph's tables."""
         import tensorflow as tf
 
         if self._language_model_decode is None:
-            graph = self.language_model_graph()
-            self._language_model_decode = tf.function(
-                lambda logits: graph.transcribe(tf.nn.log_softmax(logits)),
-                input_signature=[
-                    tf.TensorSpec([None, None, len(self.output_units) + 1], tf.float32)
-                ],
-            )
+            try:
+                graph = self.language_model_graph()
+            except ToolkitError as error:
+                log.warning("warning: %s; decoding with the (slower) Python decoder", error)
+                self._language_model_decode = self._python_language_model_decode
+            else:
+                self._language_model_decode = tf.function(
+                    lambda logits: graph.transcribe(tf.nn.log_softmax(logits)),
+                    input_signature=[
+                        tf.TensorSpec([None, None, len(self.output_units) + 1], tf.float32)
+                    ],
+                )
         texts = self._language_model_decode(tf.cast(logits, tf.float32))
-        return [text.decode("utf-8") for text in texts.numpy()]
+        return [
+            text if isinstance(text, str) else text.decode("utf-8") for text in np.asarray(texts)
+        ]
+
+    def _python_language_model_decode(self, logits: Any) -> list[str]:
+        import tensorflow as tf
+
+        from toolkit.speech.ctc import SUBWORD_SPACE
+        from toolkit.speech.lm_decoder import decode_with_language_model
+
+        return decode_with_language_model(
+            tf.nn.log_softmax(logits).numpy().astype(np.float64),
+            [unit.replace(SUBWORD_SPACE, " ") for unit in self.output_units],
+            self.language_model(),
+            self.beam_width,
+            self.lm_weight,
+            self.word_bonus,
+            self.unknown_word_penalty,
+        )
 
     def decode_batches(
         self, batches: Iterator[tuple[np.ndarray, Any]], count: int, decoders: tuple[str, ...]
