@@ -69,7 +69,7 @@ def main(argv: list[str] | None = None) -> int:
         run.recipe.blocks[block][name] = value
     task = run.task
     test = runner.load_data(run.recipe, task, run.directory)["test"]
-    clips = task.export_inputs(test, len(test))
+    clips = task.export_inputs(test, count=len(test))
     truth = np.array([task.labels.index(str(label)) for label in test["label"]])
     output = Path(args.output)
 

@@ -85,7 +85,7 @@ def test_each_quantization_is_checked_and_runs_without_the_toolkit(
     # The file runs in a process without the toolkit and gives the Keras model's outputs.
     run = runner.open_run(trained_run)
     splits = runner.load_data(run.recipe, run.task, run.directory)
-    clips = run.task.export_inputs(splits["test"], 9)
+    clips = run.task.export_inputs(splits["test"], count=9)
     np.save(tmp_path / "clips.npy", clips)
     run_without_toolkit(
         SERVE_SCRIPT, tmp_path, str(output), str(tmp_path / "clips.npy"), str(tmp_path / "out.npy")
@@ -132,3 +132,23 @@ def test_text_tasks_have_no_litert_export(tmp_path: Path):
 
     with pytest.raises(ToolkitError, match="not available for this task"):
         writer("litert", ("saved_model",))
+
+
+def test_without_the_runs_data_the_float_check_uses_synthetic_clips(trained_run, tmp_path):
+    import shutil
+
+    import yaml
+
+    copy = tmp_path / "run"
+    shutil.copytree(trained_run, copy, ignore=shutil.ignore_patterns("export"))
+    recipe = copy / "recipe.resolved.yaml"
+    blocks = yaml.safe_load(recipe.read_text())
+    blocks["data"]["train"] = str(tmp_path / "gone.csv")
+    recipe.write_text(yaml.safe_dump(blocks))
+    output = tmp_path / "litert"
+    result = CliRunner().invoke(
+        main, ["export", str(copy), "--format", "litert", "-o", str(output)]
+    )
+    assert result.exit_code == 0, result.output
+    check = json.loads((output / "metadata.json").read_text())["check"]
+    assert check["inputs"] == "100 synthetic clips" and check["max_abs_difference"] <= 1e-3

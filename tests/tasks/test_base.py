@@ -24,6 +24,7 @@ POSITIONAL_DATA = {
     "class_weight": 1,
     "prepare_training": 1,
     "set_evaluation_decoder": 1,
+    "export_inputs": 1,
 }
 HOOKS = [
     name

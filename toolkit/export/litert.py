@@ -122,11 +122,11 @@ def held_out_inputs(run: Any, quantize: str) -> tuple[np.ndarray, str]:
         log.warning(
             "warning: the run's data cannot be read (%s); checking on synthetic clips", error
         )
-        return run.task.synthetic_export_inputs(CHECK_INPUTS), "synthetic clips"
+        return run.task.synthetic_export_inputs(count=CHECK_INPUTS), "synthetic clips"
     for name in ("valid", "test"):
         if name in splits and len(splits[name]):
-            return run.task.export_inputs(splits[name], CHECK_INPUTS), f"{name} clips"
-    return run.task.synthetic_export_inputs(CHECK_INPUTS), "synthetic clips"
+            return run.task.export_inputs(splits[name], count=CHECK_INPUTS), f"{name} clips"
+    return run.task.synthetic_export_inputs(count=CHECK_INPUTS), "synthetic clips"
 
 
 def training_inputs(run: Any) -> np.ndarray:
@@ -134,7 +134,7 @@ def training_inputs(run: Any) -> np.ndarray:
 
     train = runner.load_data(run.recipe, run.task, run.directory)["train"]
     shuffled = train.sample(frac=1.0, random_state=0)
-    return run.task.export_inputs(shuffled, CALIBRATION_INPUTS)
+    return run.task.export_inputs(shuffled, count=CALIBRATION_INPUTS)
 
 
 def convert_in_child(run_dir: Path, model_file: Path, quantize: str, calibration: Path | None):

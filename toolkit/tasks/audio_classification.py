@@ -314,7 +314,7 @@ class AudioClassification(AudioTask):
             "output": f"probabilities: float32 [1, {len(self.labels)}] in the order of labels",
         }
 
-    def export_inputs(self, frame: pd.DataFrame, count: int) -> np.ndarray:
+    def export_inputs(self, frame: pd.DataFrame, *, count: int) -> np.ndarray:
         from toolkit.audio.io import pad_or_crop, read_audio
 
         paths = list(frame["audio"])[:count]
@@ -322,7 +322,7 @@ class AudioClassification(AudioTask):
             [pad_or_crop(read_audio(path, self.sample_rate), self.clip_samples) for path in paths]
         ).astype(np.float32)
 
-    def synthetic_export_inputs(self, count: int) -> np.ndarray:
+    def synthetic_export_inputs(self, *, count: int) -> np.ndarray:
         rng = np.random.default_rng(0)
         time = np.arange(self.clip_samples) / self.sample_rate
         clips = []

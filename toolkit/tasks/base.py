@@ -266,12 +266,12 @@ class Task(ABC):
         """What a LiteRT export's metadata.json says about its input and output."""
         raise ToolkitError(f"the {self.name} task has no LiteRT export")
 
-    def export_inputs(self, frame: pd.DataFrame, count: int) -> np.ndarray:
+    def export_inputs(self, frame: pd.DataFrame, *, count: int) -> np.ndarray:
         """The first `count` rows of a split as the exported function takes them (to check
         an export against the model, or calibrate its quantization)."""
         raise ToolkitError(f"the {self.name} task has no LiteRT export")
 
-    def synthetic_export_inputs(self, count: int) -> np.ndarray:
+    def synthetic_export_inputs(self, *, count: int) -> np.ndarray:
         """`count` made-up inputs of the exported function's shape, for a check when the
         run's data cannot be read."""
         raise ToolkitError(f"the {self.name} task has no LiteRT export")
