@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
+import tempfile
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -32,6 +34,37 @@ def replacing(path: str | Path) -> Iterator[Path]:
     finally:
         if temporary.exists():
             temporary.unlink()
+
+
+@contextmanager
+def replacing_folder(path: str | Path, force: bool) -> Iterator[Path]:
+    """Yields an empty temporary folder beside `path` to build an export in; it becomes `path`
+    if the block ends normally and is removed if it raises. An existing `path` is refused
+    unless `force`, and is moved aside before the new folder takes its place, so a failure
+    leaves the old folder or the new one, never neither."""
+    from toolkit.errors import ToolkitError
+
+    path = Path(path)
+    if path.exists() and not force:
+        raise ToolkitError(
+            f"{path}: an export already exists (replace it with --force, or force=True from Python)"
+        )
+    path.parent.mkdir(parents=True, exist_ok=True)
+    staging = Path(tempfile.mkdtemp(dir=path.parent, prefix=f".{path.name}.tmp"))
+    built = staging / "built"
+    built.mkdir()
+    try:
+        yield built
+        if path.exists():
+            previous = path.with_name(f".{path.name}.old")
+            shutil.rmtree(previous, ignore_errors=True)
+            path.rename(previous)
+            built.rename(path)
+            shutil.rmtree(previous, ignore_errors=True)
+        else:
+            built.rename(path)
+    finally:
+        shutil.rmtree(staging, ignore_errors=True)
 
 
 def write_text(path: str | Path, text: str) -> None:

@@ -17,17 +17,16 @@ from __future__ import annotations
 import hashlib
 import json
 import logging
-import shutil
 import signal
 import subprocess
 import sys
-import tempfile
 import warnings
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
+from toolkit import atomic
 from toolkit.errors import ToolkitError
 
 log = logging.getLogger("toolkit")
@@ -48,21 +47,14 @@ def export_run(run: Any, output: Path, force: bool, quantize: str) -> Path:
     """Write RUN's model as LiteRT to the folder `output`, checked (see the module's text)."""
     if quantize not in QUANTIZATIONS:
         raise ToolkitError(f"--quantize: {quantize!r} is not one of {', '.join(QUANTIZATIONS)}")
-    output = Path(output)
-    if output.exists() and not force:
-        raise ToolkitError(
-            f"{output}: an export already exists (replace it with --force, or force=True from Python)"
-        )
     task = run.task
     check_inputs, source = held_out_inputs(run, quantize)
-    output.parent.mkdir(parents=True, exist_ok=True)
-    staging = Path(tempfile.mkdtemp(dir=output.parent, prefix=f".{output.name}.tmp"))
-    try:
+    with atomic.replacing_folder(output, force) as built:
         calibration = None
         if quantize == "int8":
-            calibration = staging / "calibration.npy"
+            calibration = built.parent / "calibration.npy"
             np.save(calibration, training_inputs(run))
-        model_file = staging / "model.tflite"
+        model_file = built / "model.tflite"
         convert_in_child(run.directory, model_file, quantize, calibration)
         check = compare(run, model_file.read_bytes(), check_inputs, quantize)
         check["inputs"] = f"{len(check_inputs)} {source}"
@@ -74,21 +66,16 @@ def export_run(run: Any, output: Path, force: bool, quantize: str) -> Path:
             "check": check,
         }
         if calibration is not None:
-            calibration.unlink()
             metadata["calibration"] = f"{CALIBRATION_INPUTS} training clips at most"
-        (staging / "metadata.json").write_text(json.dumps(metadata, indent=2) + "\n")
-        passed = check_passed(check, quantize)
+        (built / "metadata.json").write_text(json.dumps(metadata, indent=2) + "\n")
         log.info("LiteRT check (%s): %s", quantize, describe(check))
-        if not passed:
+        if not check_passed(check, quantize):
             raise ToolkitError(
                 f"the LiteRT model ({quantize}) does not agree with the Keras model: "
                 f"{describe(check)}; nothing was written"
                 + ("" if quantize == "none" else " (try --quantize none)")
             )
-        _replace(staging, output)
-    finally:
-        shutil.rmtree(staging, ignore_errors=True)
-    return output
+    return Path(output)
 
 
 def describe(check: dict[str, Any]) -> str:
@@ -203,18 +190,3 @@ def compare(run: Any, model_content: bytes, inputs: np.ndarray, quantize: str) -
         "label_agreement": float(np.mean(got.argmax(-1) == expected.argmax(-1))),
         "quantization": quantize,
     }
-
-
-def _replace(staging: Path, output: Path) -> None:
-    final = staging / "final"
-    final.mkdir()
-    for name in ("model.tflite", "metadata.json"):
-        (staging / name).rename(final / name)
-    if output.exists():
-        previous = output.with_name(f".{output.name}.old")
-        shutil.rmtree(previous, ignore_errors=True)
-        output.rename(previous)
-        final.rename(output)
-        shutil.rmtree(previous, ignore_errors=True)
-    else:
-        final.rename(output)
