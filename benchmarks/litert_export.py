@@ -1,14 +1,14 @@
-"""LiteRT exports of a trained audio classifier beside its SavedModel: test accuracy, file
-size and batch-1 latency on CPU, for each quantization.
+"""LiteRT and ONNX exports of a trained audio classifier beside its SavedModel: test
+accuracy, file size and batch-1 latency on CPU, for each quantization.
 
     python benchmarks/litert_export.py --run-dir runs/fsdd --set data.root=../shared/data/fsdd --name fsdd
 
-Exports the run as a SavedModel and as LiteRT with --quantize none, dynamic and int8 (each
-checked by the toolkit against the Keras model when written; a refused or crashed conversion
-is reported with its reason), then classifies every test clip one at a time with each: the
-SavedModel through `serving_default`, LiteRT through its interpreter. Latency is the median
-of those calls after ten untimed ones. Updates the `litert_<recipe>` section of
-benchmarks/RESULTS.md.
+Exports the run as a SavedModel, and as LiteRT and ONNX with --quantize none, dynamic and
+int8 (each checked by the toolkit against the Keras model when written; a refused or crashed
+conversion is reported with its reason), then classifies every test clip one at a time with
+each: the SavedModel through `serving_default`, LiteRT through its interpreter, ONNX through
+ONNX Runtime. Latency is the median of those calls after ten untimed ones. Updates the
+`litert_<name>` section of benchmarks/RESULTS.md.
 """
 
 from __future__ import annotations
@@ -36,6 +36,10 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     )
     parser.add_argument("--output", default="runs/bench_litert", help="Where the exports go.")
     parser.add_argument("--quantize", default="none,dynamic,int8")
+    parser.add_argument("--formats", default="litert,onnx")
+    parser.add_argument(
+        "--trained-with", default="", help="How the run was trained, for the notes."
+    )
     parser.add_argument("--name", default="fsdd", help="RESULTS.md section: litert_NAME.")
     results.add_record_argument(parser)
     return parser.parse_args(argv)
@@ -61,6 +65,7 @@ def main(argv: list[str] | None = None) -> int:
     from toolkit import runner
     from toolkit.errors import ToolkitError
     from toolkit.export.litert import interpreter
+    from toolkit.export.onnx import session
 
     run = runner.open_run(args.run_dir)
     for setting in args.overrides:
@@ -93,48 +98,65 @@ def main(argv: list[str] | None = None) -> int:
             "",
         ],
     ]
-    for quantize in args.quantize.split(","):
-        try:
-            folder = runner.export(run, output / f"litert_{quantize}", True, "litert", quantize)
-        except ToolkitError as error:
-            rows.append(["LiteRT", quantize, "-", "-", "-", f"not written: {error}"])
-            continue
-        content = (folder / "model.tflite").read_bytes()
-        check = json.loads((folder / "metadata.json").read_text())["check"]
-        model = interpreter(content)
-        source, target = model.get_input_details()[0], model.get_output_details()[0]
+    for format_name in args.formats.split(","):
+        label = {"litert": "LiteRT", "onnx": "ONNX"}[format_name]
+        for quantize in args.quantize.split(","):
+            try:
+                folder = runner.export(
+                    run, output / f"{format_name}_{quantize}", True, format_name, quantize
+                )
+            except ToolkitError as error:
+                rows.append([label, quantize, "-", "-", "-", f"not written: {error}"])
+                continue
+            model_file = next(path for path in folder.iterdir() if path.name.startswith("model."))
+            check = json.loads((folder / "metadata.json").read_text())["check"]
+            if format_name == "litert":
+                model = interpreter(model_file.read_bytes())
+                source, target = model.get_input_details()[0], model.get_output_details()[0]
 
-        def classify(clip, model=model, source=source, target=target):
-            model.set_tensor(source["index"], clip[np.newaxis])
-            model.invoke()
-            return model.get_tensor(target["index"])[0]
+                def classify(clip, model=model, source=source, target=target):
+                    model.set_tensor(source["index"], clip[np.newaxis])
+                    model.invoke()
+                    return model.get_tensor(target["index"])[0]
 
-        probabilities, latency = timed(classify, clips)
-        accuracy = float(np.mean(probabilities.argmax(-1) == truth))
-        rows.append(
-            [
-                "LiteRT",
-                quantize,
-                f"{accuracy:.2%}",
-                f"{len(content) / 1e6:.2f} MB",
-                f"{latency:.2f}",
-                f"export check on {check['inputs']}: max abs difference "
-                f"{check['max_abs_difference']:.2g}, same label {check['label_agreement']:.0%}",
-            ]
-        )
+            else:
+                onnx_session = session(model_file)
+                name = onnx_session.get_inputs()[0].name
+
+                def classify(clip, onnx_session=onnx_session, name=name):
+                    return onnx_session.run(None, {name: clip[np.newaxis]})[0][0]
+
+            probabilities, latency = timed(classify, clips)
+            accuracy = float(np.mean(probabilities.argmax(-1) == truth))
+            rows.append(
+                [
+                    label,
+                    quantize,
+                    f"{accuracy:.2%}",
+                    f"{model_file.stat().st_size / 1e6:.2f} MB",
+                    f"{latency:.2f}",
+                    f"export check on {check['inputs']}: max abs difference "
+                    f"{check['max_abs_difference']:.2g}, same label {check['label_agreement']:.0%}",
+                ]
+            )
     recipe_name = args.name
     model_block = run.recipe.component("model")
     notes = [
         f"Run: {recipe_runs.display_path(run.directory)} ({model_block['type']} backbone, "
-        f"{run.model.count_params():,} parameters); test split: {len(test)} clips.",
+        f"{run.model.count_params():,} parameters); test split: {len(test)} clips."
+        + (f" Trained with {args.trained_with}." if args.trained_with else ""),
         "Latency: one clip per call, median over the test clips after ten untimed calls, on "
         "this machine's CPU; the SavedModel's classifier is XLA-compiled "
-        "(export.jit_compile), LiteRT runs with its default CPU kernels (XNNPACK).",
+        "(export.jit_compile), LiteRT runs with its default CPU kernels (XNNPACK), ONNX "
+        "Runtime with its CPU execution provider.",
         "SavedModel size: every file of its folder.",
+        "ONNX Runtime's quantizer covers convolutions and matrix products, not the GRU op that "
+        "tf2onnx makes of a recurrent layer: in a CRNN's dynamic and int8 ONNX files the GRU "
+        "weights (most of the model) stay float, hence sizes close to the float file's.",
     ]
     results.report(
         f"litert_{recipe_name}",
-        f"LiteRT export against the SavedModel: {recipe_name}",
+        f"LiteRT and ONNX exports against the SavedModel: {recipe_name}",
         ["format", "quantization", "test accuracy", "size", "batch-1 ms", "notes"],
         rows,
         notes,

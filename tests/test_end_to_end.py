@@ -263,3 +263,117 @@ def test_an_ensemble_averages_its_members_in_one_exported_model(tiny_recipe: Pat
     served = np.load(tmp_path / "out.npz")
     np.testing.assert_allclose(served["probabilities"], expected[:2], atol=1e-5)
     np.testing.assert_allclose(served["wav_probabilities"], expected[:1], atol=1e-4)
+
+
+DETECT_SCRIPT = textwrap.dedent(
+    """
+    import sys
+    import numpy as np
+    import tensorflow as tf
+    assert "toolkit" not in sys.modules
+    model = tf.saved_model.load(sys.argv[1])
+    audio = np.load(sys.argv[2])["audio"]
+    meta = model.metadata()
+    rate = int(meta["sample_rate"].numpy())
+    whole = model.signatures["detect"](waveform=tf.constant(audio))
+    stream = model.signatures["stream"]
+    state = tf.zeros([int(meta["stream_state_size"].numpy())])
+    position = tf.constant(0, tf.int64)
+    flush = np.zeros(int(meta["stream_flush_samples"].numpy()), np.float32)
+    fed = np.concatenate([audio, flush])
+    parts = []
+    for offset in range(0, len(fed), rate // 20):  # 50 ms chunks
+        found = stream(chunk=tf.constant(fed[offset : offset + rate // 20]),
+                       sample_rate=tf.constant(rate), state=state, position=position)
+        state, position = found["state"], found["position"]
+        parts.append(found)
+    joined = {key: np.concatenate([part[key].numpy() for part in parts])
+              for key in ("keywords", "starts", "ends", "scores")}
+    try:
+        stream(chunk=tf.constant(audio[:800]), sample_rate=tf.constant(rate // 2),
+               state=state, position=position)
+        wrong_rate = ""
+    except tf.errors.InvalidArgumentError as error:
+        wrong_rate = error.message
+    np.savez(sys.argv[3], keywords=whole["keywords"].numpy().astype(str),
+             starts=whole["starts"].numpy(), ends=whole["ends"].numpy(),
+             scores=whole["scores"].numpy(), stream_keywords=joined["keywords"].astype(str),
+             stream_starts=joined["starts"], stream_scores=joined["scores"],
+             wrong_rate=np.array(wrong_rate))
+    assert "toolkit" not in sys.modules
+    """
+)
+
+
+def long_recording(run_dir: Path) -> np.ndarray:
+    """The test clips one after another, a second of faint noise between them."""
+    test = pd.read_csv(run_dir.parent / "test.csv")
+    rng = np.random.default_rng(0)
+    pieces = []
+    for relative in test["audio"]:
+        pieces.append(0.001 * rng.normal(size=16000))
+        pieces.append(read_audio(str((run_dir.parent / relative).resolve()), 16000))
+    return np.concatenate(pieces).astype(np.float32)
+
+
+def test_saved_model_detects_as_the_run_does_whole_or_streamed(trained_run: Path, tmp_path):
+    import toolkit
+
+    audio = long_recording(trained_run)
+    expected = toolkit.load(trained_run).detect(audio, sample_rate=16000)
+    assert len(expected) > 0  # the recipe's threshold (0.34) is low enough for a tiny model
+    np.savez(tmp_path / "recording.npz", audio=audio)
+    run_without_toolkit(
+        DETECT_SCRIPT,
+        tmp_path,
+        str(trained_run / "export" / "saved_model"),
+        str(tmp_path / "recording.npz"),
+        str(tmp_path / "found.npz"),
+    )
+    served = np.load(tmp_path / "found.npz")
+    assert list(served["keywords"]) == list(expected["keyword"])
+    np.testing.assert_allclose(served["starts"], expected["start"], atol=1e-6)
+    np.testing.assert_allclose(served["ends"], expected["end"], atol=1e-6)
+    np.testing.assert_allclose(served["scores"], expected["score"], atol=1e-4)
+    assert list(served["stream_keywords"]) == list(expected["keyword"])
+    np.testing.assert_allclose(served["stream_starts"], expected["start"], atol=1e-6)
+    np.testing.assert_allclose(served["stream_scores"], expected["score"], atol=1e-4)
+    assert "chunks must be 16000 Hz" in str(served["wrong_rate"])
+
+
+def test_detect_command_writes_json_and_csv(trained_run: Path, tmp_path: Path, caplog):
+    path = tmp_path / "long.wav"
+    write_wav(path, long_recording(trained_run), 16000)
+    for name in ("found.json", "found.csv"):
+        result = CliRunner().invoke(
+            main, ["detect", str(trained_run), str(path), "--output", str(tmp_path / name)]
+        )
+        assert result.exit_code == 0, result.output
+    found = json.loads((tmp_path / "found.json").read_text())
+    assert found and set(found[0]) == {"recording", "keyword", "start", "end", "score"}
+    assert len(pd.read_csv(tmp_path / "found.csv")) == len(found)
+    assert "no class for silence or noise" in caplog.text
+    printed = CliRunner().invoke(
+        main,
+        ["detect", str(trained_run / "export" / "saved_model"), "-"],
+        input=path.read_bytes(),
+    )
+    assert printed.exit_code == 0, printed.output
+    assert "stdin" in printed.output and "keyword" in printed.output
+
+
+@pytest.mark.parametrize(
+    ("arguments", "message"),
+    [
+        (["--output", "found.txt"], "a .csv or .json file"),
+        (["--hop-ms", "5000"], "at most the clip"),
+    ],
+)
+def test_detect_command_refuses_bad_settings_in_one_line(
+    trained_run: Path, tmp_path: Path, arguments: list[str], message: str
+):
+    path = tmp_path / "long.wav"
+    write_wav(path, long_recording(trained_run)[:32000], 16000)
+    result = CliRunner().invoke(main, ["detect", str(trained_run), str(path), *arguments])
+    assert result.exit_code == 2
+    assert message in result.output and "Traceback" not in result.output

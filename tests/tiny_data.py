@@ -28,7 +28,7 @@ features: {{type: log_mel, num_mel_bins: 20}}
 augment: {{time_shift_ms: 50.0, noise_probability: 0.5, time_masks: 1, frequency_masks: 1}}
 model: {{type: ds_cnn, filters: 8, num_blocks: 1}}
 train: {{epochs: 2, batch_size: 8, learning_rate: 0.003, verbose: 0}}
-export: {{top_k: 2}}
+export: {{top_k: 2, detect_threshold: 0.34}}
 """
 
 

@@ -64,6 +64,64 @@ class Model(ABC):
     ) -> pd.DataFrame:
         """Predictions for inputs already turned into what the task takes."""
 
+    def detect(
+        self,
+        recordings: Any,
+        *,
+        sample_rate: int | None = None,
+        threshold: float | None = None,
+        hop_ms: float | None = None,
+        smoothing_ms: float | None = None,
+    ) -> pd.DataFrame:
+        """Keywords in long recordings (audio classifiers): the classifier slid over each
+        recording, one row per detection with its recording, keyword, start and end
+        (seconds) and score. Settings left out come from the recipe's `export.detect_*`."""
+        from toolkit import inputs as user_inputs
+
+        if self.task_name != "audio_classification":
+            raise ToolkitError(
+                f"{self.path}: detection needs an audio classifier; this is a "
+                f"{self.task_name} model"
+            )
+        names, items = user_inputs.audio_inputs(recordings, self.sample_rate, sample_rate)
+        from toolkit.audio.tts import is_catch_all
+
+        if not any(is_catch_all(label) for label in self.class_labels()):
+            log.warning(
+                "warning: the model has no class for silence or noise, so it names a keyword "
+                "in them too; train it with task.background_share (e.g. 1.0) for detection"
+            )
+        detector = self.detector(
+            {"threshold": threshold, "hop_ms": hop_ms, "smoothing_ms": smoothing_ms}
+        )
+        tables = []
+        for name, waveform in zip(names, items, strict=True):
+            found = detector(waveform)
+            tables.append(
+                pd.DataFrame(
+                    {
+                        "recording": name,
+                        "keyword": [value.decode("utf-8") for value in found["keywords"].numpy()],
+                        "start": found["starts"].numpy(),
+                        "end": found["ends"].numpy(),
+                        "score": found["scores"].numpy(),
+                    }
+                )
+            )
+        return pd.concat(tables, ignore_index=True)
+
+    @abstractmethod
+    def class_labels(self) -> list[str]:
+        """What the model chooses from: class labels, tags, or a recognizer's output units."""
+
+    def detection_settings(self) -> Any:
+        """The `toolkit.detection.DetectionSettings` that `detect` uses by default."""
+        raise ToolkitError(f"{self.path}: detection needs an audio classifier")
+
+    def detector(self, overrides: dict[str, float | None]) -> Any:
+        """A function from a waveform at the model's rate to the detection tensors."""
+        raise ToolkitError(f"{self.path}: detection needs an audio classifier")
+
     @abstractmethod
     def evaluate(
         self, data: str | Path | None = None, *, decoder: str | None = None
@@ -81,8 +139,8 @@ class Model(ABC):
         quantize: str = "none",
     ) -> Path:
         """Write a model that takes raw input: a SavedModel, or for audio classifiers a
-        LiteRT file (`format="litert"`, `quantize` none, dynamic or int8), checked against
-        this model before it is kept."""
+        LiteRT or ONNX file (`format="litert"` or `"onnx"`, `quantize` none, dynamic or
+        int8), checked against this model before it is kept."""
 
 
 class RunModel(Model):
@@ -125,6 +183,37 @@ class RunModel(Model):
         from toolkit import runner
 
         return runner.evaluate(self.run, data, decoder=decoder)
+
+    def class_labels(self) -> list[str]:
+        return self.run.task.output_names()
+
+    def detection_settings(self) -> Any:
+        from toolkit.detection import DetectionSettings
+
+        export = self.run.recipe.export
+        return DetectionSettings(
+            export.detect_hop_ms, export.detect_smoothing_ms, export.detect_threshold
+        )
+
+    def detector(self, overrides: dict[str, float | None]) -> Any:
+        import dataclasses
+
+        import tensorflow as tf
+
+        from toolkit.detection import KeywordDetector
+
+        chosen = {key: value for key, value in overrides.items() if value is not None}
+        settings = dataclasses.replace(self.detection_settings(), **chosen)
+        model = self.run.model
+        detector = KeywordDetector(
+            lambda windows: model(windows, training=False),
+            self.run.task.labels,
+            self.sample_rate,
+            self.clip_samples,
+            settings,
+        )
+        detect = tf.function(detector.detect, reduce_retracing=True)
+        return lambda waveform: detect(tf.constant(waveform, tf.float32))
 
     def export(
         self,
@@ -171,6 +260,37 @@ class SavedModelModel(Model):
         return predict.SAVED_MODEL_PREDICTORS[self.task_name](
             serve, self.metadata, items, names, top_k=top_k, batch_size=batch_size
         )
+
+    def class_labels(self) -> list[str]:
+        from toolkit.predict import labels_of
+
+        return labels_of(self.metadata) if "labels" in self.metadata else []
+
+    def detection_settings(self) -> Any:
+        from toolkit.detection import DetectionSettings
+
+        if "detect_hop_ms" not in self.metadata:
+            raise ToolkitError(f"{self.path}: this SavedModel has no `detect` signature")
+        return DetectionSettings(
+            float(self.metadata["detect_hop_ms"]),
+            float(self.metadata["detect_smoothing_ms"]),
+            float(self.metadata["detect_threshold"]),
+        )
+
+    def detector(self, overrides: dict[str, float | None]) -> Any:
+        import dataclasses
+
+        import tensorflow as tf
+
+        settings = dataclasses.asdict(self.detection_settings())
+        for key, value in overrides.items():
+            if value is not None and abs(value - settings[key]) > 1e-9:
+                raise ToolkitError(
+                    f"{self.path}: this SavedModel detects with {key} {settings[key]:g}; "
+                    "pass the run directory to detect with other settings"
+                )
+        detect = self.loaded.signatures["detect"]
+        return lambda waveform: detect(waveform=tf.constant(waveform, tf.float32))
 
     def evaluate(
         self, data: str | Path | None = None, *, decoder: str | None = None

@@ -117,6 +117,13 @@ class ExportConfig:
     # Compile the model with XLA inside the SavedModel where a task feeds it fixed shapes
     # (audio classification: clips are padded or cropped first); about 3x lower latency on CPU.
     jit_compile: bool = True
+    # Audio classifiers: keyword detection in long recordings (`toolkit detect`, the
+    # SavedModel's `detect` and `stream` signatures): one clip-long window every hop, the
+    # probabilities averaged over the last `detect_smoothing_ms`, a detection wherever one
+    # keyword's average reaches the threshold.
+    detect_hop_ms: float = 100.0
+    detect_smoothing_ms: float = 300.0
+    detect_threshold: float = 0.5
 
 
 @dataclass

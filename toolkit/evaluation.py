@@ -14,18 +14,21 @@ from toolkit import atomic
 def classification_metrics(
     true_ids: np.ndarray, probabilities: np.ndarray, labels: list[str]
 ) -> dict[str, Any]:
-    """Accuracy, macro F1, per-class precision/recall/F1 and the confusion matrix."""
+    """Accuracy, macro F1, per-class precision/recall/F1 and the confusion matrix. Macro F1
+    averages the classes that the truth or the predictions hold: a class absent from both
+    (a test split without `_background_` clips) has no F1 to count as zero."""
     from sklearn.metrics import confusion_matrix, f1_score, precision_recall_fscore_support
 
     predicted = probabilities.argmax(axis=-1)
     label_ids = list(range(len(labels)))
+    present = sorted(set(np.asarray(true_ids).tolist()) | set(predicted.tolist())) or label_ids
     precision, recall, f1, support = precision_recall_fscore_support(
         true_ids, predicted, labels=label_ids, zero_division=0
     )
     return {
         "accuracy": float(np.mean(predicted == true_ids)) if len(true_ids) else 0.0,
         "macro_f1": float(
-            f1_score(true_ids, predicted, labels=label_ids, average="macro", zero_division=0)
+            f1_score(true_ids, predicted, labels=present, average="macro", zero_division=0)
         ),
         "errors": int(np.sum(predicted != true_ids)),
         "examples": int(len(true_ids)),

@@ -503,7 +503,7 @@ def export(
     quantize: str = "none",
 ) -> Path:
     """Write the run's model in `format_name` (one of the task's `export_formats`) so that it
-    takes raw input, quantized as `quantize` says (none, dynamic or int8; LiteRT only);
+    takes raw input, quantized as `quantize` says (none, dynamic or int8; LiteRT and ONNX);
     RUN_DIR/export/<format_name> unless `output` says."""
     from toolkit.export import writer
 

@@ -218,7 +218,10 @@ class LogMelSpectrogram(keras.layers.Layer):
         waveforms = tf.pad(waveforms, [[0, 0], [0, missing]])
         frames = tf.signal.frame(waveforms, self.fft_length, self.frame_step)
         spectrum = tf.signal.rfft(frames * self._window)
-        power = tf.math.square(tf.math.real(spectrum)) + tf.math.square(tf.math.imag(spectrum))
+        # |X|^2 through ComplexAbs: the one consumer of an FFT that the ONNX converter
+        # (tf2onnx) translates; LiteRT has it too. Same values as re^2 + im^2 to float
+        # round-off.
+        power = tf.math.square(tf.math.abs(spectrum))
         return tf.tensordot(power, self._filterbank, axes=1)
 
     def frame_lengths(self, lengths: tf.Tensor) -> tf.Tensor:

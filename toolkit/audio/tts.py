@@ -214,12 +214,19 @@ def trim_silence(
     return audio[start:end]
 
 
+def is_catch_all(label: str) -> bool:
+    """True for a class that stands for "anything else" or "no speech" (`_silence_`,
+    `_unknown_`, `noise`, ...) rather than a word."""
+    name = label.strip()
+    return name.startswith("_") or name.lower() in _CATCH_ALL_LABELS
+
+
 def spoken_form(label: str) -> str | None:
     """The words espeak-ng should say for a class label, or None when the label is not a word."""
     name = label.strip()
     if name in {str(digit) for digit in range(10)}:
         return _DIGIT_WORDS[int(name)]
-    if not name or name.startswith("_") or name.lower() in _CATCH_ALL_LABELS:
+    if not name or is_catch_all(name):
         return None
     if not _WORD_LABEL.fullmatch(name):
         return None

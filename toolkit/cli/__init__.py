@@ -9,6 +9,7 @@ import click
 
 from toolkit import __version__
 from toolkit.cli.data import data
+from toolkit.cli.detect import detect
 from toolkit.cli.finetune import finetune
 from toolkit.cli.lm import lm
 from toolkit.cli.models import models
@@ -26,5 +27,5 @@ def main() -> None:
     """
 
 
-for command in (run, train, finetune, evaluate, predict, export, recipes, models, data, lm):
+for command in (run, train, finetune, evaluate, predict, detect, export, recipes, models, data, lm):
     main.add_command(command)

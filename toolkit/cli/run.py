@@ -151,12 +151,13 @@ def evaluate(run_dir: str, manifest: str | None, decoder: str | None, device: st
     type=click.Choice(["none", "dynamic", "int8"]),
     default="none",
     show_default=True,
-    help="LiteRT: dynamic-range weights, or int8 calibrated on the run's training data.",
+    help="LiteRT and ONNX: int8 weights (dynamic), or int8 calibrated on the run's training data.",
 )
 @handle_errors
 def export(run_dir: str, output: str | None, force: bool, format_name: str, quantize: str) -> None:
     """Export a trained RUN_DIR as a model that takes raw input (a SavedModel by default;
-    LiteRT for audio classifiers, checked against the Keras model before it is kept)."""
+    LiteRT or ONNX for audio classifiers, checked against the Keras model before it is
+    kept)."""
     select_device("cpu")
     from toolkit import runner
 

@@ -19,6 +19,7 @@ from toolkit.errors import ToolkitError
 FORMATS: dict[str, str] = {
     "saved_model": "toolkit.export.saved_model:export_run",
     "litert": "toolkit.export.litert:export_run",
+    "onnx": "toolkit.export.onnx:export_run",
 }
 
 Writer = Callable[[Any, Path, bool, str], Path]

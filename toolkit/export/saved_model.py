@@ -20,7 +20,7 @@ def export_run(run: Any, output: Path, force: bool, quantize: str) -> Path:
     serving_model = run.model
     if run.recipe.export.jit_compile and run.task.fixed_input_shapes:
         serving_model = xla_compiled(run.model)
-    endpoints = run.task.export_endpoints(model=serving_model, top_k=run.recipe.export.top_k)
+    endpoints = run.task.export_endpoints(model=serving_model, export=run.recipe.export)
     return write_saved_model(run.model, endpoints, output, force, run.task.export_resources())
 
 

@@ -13,7 +13,7 @@ from typing import Any, Literal
 import numpy as np
 import pandas as pd
 
-from toolkit.config import AudioAugmentConfig, DataConfig
+from toolkit.config import AudioAugmentConfig, DataConfig, ExportConfig
 from toolkit.errors import DataError
 from toolkit.tasks import classification
 from toolkit.tasks.audio import AudioTask
@@ -30,7 +30,7 @@ class AudioClassification(AudioTask):
     default_monitor = "val_accuracy"
     # Clips are padded or cropped before the model, so XLA compiles it once per batch size.
     fixed_input_shapes = True
-    export_formats = ("saved_model", "litert")
+    export_formats = ("saved_model", "litert", "onnx")
     averages_members = True
     output_setting = "labels"
     source_settings = ("sample_rate", "clip_duration", "pooling")
@@ -45,11 +45,14 @@ class AudioClassification(AudioTask):
         head_dropout_rate: float = 0.2,
         label_smoothing: float = 0.0,
         class_weights: Literal["auto", "none"] = "auto",
+        background_share: float = 0.0,
     ):
         if sample_rate <= 0 or clip_duration <= 0:
             raise ValueError(
                 f"sample_rate and clip_duration must be positive, got {sample_rate} and {clip_duration}"
             )
+        if background_share < 0:
+            raise ValueError(f"background_share must be 0 or more, got {background_share}")
         self.sample_rate = sample_rate
         self.clip_duration = clip_duration
         self.labels = list(labels) if labels else None
@@ -57,6 +60,10 @@ class AudioClassification(AudioTask):
         self.head_dropout_rate = head_dropout_rate
         self.label_smoothing = label_smoothing
         self.class_weights = class_weights
+        # Clips of noise, near-silence and word fragments as the class `_background_`, this
+        # many times the average class's count (training and validation), for a classifier
+        # that `toolkit detect` slides over long recordings; 0 adds none.
+        self.background_share = background_share
 
     def register_layers(self) -> None:
         import toolkit.audio.augment  # noqa: F401  (SpecAugment, FrequencyWarp)
@@ -76,6 +83,7 @@ class AudioClassification(AudioTask):
             "head_dropout_rate": self.head_dropout_rate,
             "label_smoothing": self.label_smoothing,
             "class_weights": self.class_weights,
+            "background_share": self.background_share,
         }
 
     # Data ----------------------------------------------------------------------------
@@ -110,19 +118,33 @@ class AudioClassification(AudioTask):
         self, splits: dict[str, pd.DataFrame], *, data: DataConfig, run_dir: Path
     ) -> dict[str, pd.DataFrame]:
         """Mix `data.synthetic_clips_per_label` espeak-ng renderings of each label word into
-        training, when asked and espeak-ng is installed."""
-        if not data.synthetic_clips_per_label:
-            return splits
-        from toolkit.data.synthetic_speech import add_synthetic_speech
+        training, when asked and espeak-ng is installed; add background clips when
+        `background_share` asks for them."""
+        if data.synthetic_clips_per_label:
+            from toolkit.data.synthetic_speech import add_synthetic_speech
 
-        train = add_synthetic_speech(
-            splits["train"],
-            self.labels,
-            self.sample_rate,
-            data.synthetic_clips_per_label,
-            data.seed,
-        )
-        return {**splits, "train": train}
+            train = add_synthetic_speech(
+                splits["train"],
+                self.labels,
+                self.sample_rate,
+                data.synthetic_clips_per_label,
+                data.seed,
+            )
+            splits = {**splits, "train": train}
+        if self.background_share:
+            from toolkit.data.background_clips import BACKGROUND_LABEL, add_background
+
+            splits = add_background(
+                splits,
+                self.background_share,
+                run_dir,
+                self.sample_rate,
+                self.clip_samples,
+                data.seed,
+            )
+            if BACKGROUND_LABEL not in self.labels:
+                self.labels.append(BACKGROUND_LABEL)
+        return splits
 
     def summary(self, splits: dict[str, pd.DataFrame], *, min_examples: int) -> list[str]:
         """Lines describing what was found: classes, counts, sample rates, durations."""
@@ -333,17 +355,29 @@ class AudioClassification(AudioTask):
             clips.append(level * (tone if index % 2 else noise))
         return np.stack(clips).astype(np.float32)
 
-    def export_endpoints(self, *, model: Any, top_k: int) -> dict[str, tuple[Any, list]]:
-        """SavedModel signatures: float32 waveforms, and WAV bytes decoded in the graph."""
+    def export_endpoints(self, *, model: Any, export: ExportConfig) -> dict[str, tuple[Any, list]]:
+        """SavedModel signatures: float32 waveforms, WAV bytes decoded in the graph, and
+        keyword detection in a whole recording (`detect`) or a stream of chunks (`stream`)."""
         import tensorflow as tf
 
         from toolkit.audio import signal
+        from toolkit.detection import DetectionSettings, KeywordDetector
 
         clip_samples, sample_rate = self.clip_samples, self.sample_rate
+        settings = DetectionSettings(
+            export.detect_hop_ms, export.detect_smoothing_ms, export.detect_threshold
+        )
+        detector = KeywordDetector(
+            lambda windows: model(windows, training=False),
+            self.labels,
+            sample_rate,
+            clip_samples,
+            settings,
+        )
 
         def classify(waveforms):
             probabilities = model(signal.pad_or_crop(waveforms, clip_samples), training=False)
-            return classification.classification_outputs(probabilities, self.labels, top_k)
+            return classification.classification_outputs(probabilities, self.labels, export.top_k)
 
         def from_waveforms(waveforms):
             return classify(waveforms)
@@ -362,12 +396,26 @@ class AudioClassification(AudioTask):
             )
             return classify(waveforms)
 
+        def stream(chunk, sample_rate, state, position):
+            check = tf.debugging.assert_equal(
+                sample_rate,
+                self.sample_rate,
+                message=f"stream: chunks must be {self.sample_rate} Hz mono float32 samples",
+            )
+            with tf.control_dependencies([check]):
+                return detector.process(tf.identity(chunk), state, position)
+
         def metadata():
             return {
                 "labels": tf.constant(self.labels),
                 "task": tf.constant(self.name),
                 "sample_rate": tf.constant(sample_rate),
                 "clip_samples": tf.constant(clip_samples),
+                "detect_hop_ms": tf.constant(settings.hop_ms),
+                "detect_smoothing_ms": tf.constant(settings.smoothing_ms),
+                "detect_threshold": tf.constant(settings.threshold),
+                "stream_state_size": tf.constant(detector.state_size),
+                "stream_flush_samples": tf.constant(detector.flush_samples()),
             }
 
         return {
@@ -376,5 +424,15 @@ class AudioClassification(AudioTask):
                 [tf.TensorSpec([None, None], tf.float32, name="waveforms")],
             ),
             "wav_bytes": (from_wav_bytes, [tf.TensorSpec([None], tf.string, name="wav_bytes")]),
+            "detect": (detector.detect, [tf.TensorSpec([None], tf.float32, name="waveform")]),
+            "stream": (
+                stream,
+                [
+                    tf.TensorSpec([None], tf.float32, name="chunk"),
+                    tf.TensorSpec([], tf.int32, name="sample_rate"),
+                    tf.TensorSpec([detector.state_size], tf.float32, name="state"),
+                    tf.TensorSpec([], tf.int64, name="position"),
+                ],
+            ),
             "metadata": (metadata, []),
         }

@@ -14,7 +14,7 @@ from typing import Any, ClassVar, Literal
 import numpy as np
 import pandas as pd
 
-from toolkit.config import DataConfig, NoAugmentConfig
+from toolkit.config import DataConfig, ExportConfig, NoAugmentConfig
 from toolkit.errors import DataError, RecipeError, ToolkitError
 
 InputKind = Literal["audio", "text"]
@@ -253,7 +253,7 @@ class Task(ABC):
     # Export --------------------------------------------------------------------------
 
     @abstractmethod
-    def export_endpoints(self, *, model: Any, top_k: int) -> dict[str, tuple[Any, list]]:
+    def export_endpoints(self, *, model: Any, export: ExportConfig) -> dict[str, tuple[Any, list]]:
         """SavedModel signatures {name: (function, input signature)}, including `metadata`
         whose `task` is this task's name."""
 

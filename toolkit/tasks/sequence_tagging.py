@@ -15,7 +15,7 @@ import numpy as np
 import pandas as pd
 
 from toolkit import atomic
-from toolkit.config import NoAugmentConfig
+from toolkit.config import ExportConfig, NoAugmentConfig
 from toolkit.errors import DataError
 from toolkit.tasks.base import Task
 
@@ -433,7 +433,7 @@ class SequenceTagging(Task):
 
     # Export --------------------------------------------------------------------------
 
-    def export_endpoints(self, *, model: Any, top_k: int) -> dict[str, tuple[Any, list]]:
+    def export_endpoints(self, *, model: Any, export: ExportConfig) -> dict[str, tuple[Any, list]]:
         """SavedModel signatures: raw sentences, or tokens padded with ""; tags and spans out."""
         import tensorflow as tf
 

@@ -18,7 +18,7 @@ import numpy as np
 import pandas as pd
 
 from toolkit import atomic
-from toolkit.config import SpeechAugmentConfig
+from toolkit.config import ExportConfig, SpeechAugmentConfig
 from toolkit.errors import DataError, RecipeError, ToolkitError
 from toolkit.tasks.audio import AudioTask
 from toolkit.tasks.base import Task
@@ -616,7 +616,7 @@ class SpeechRecognition(AudioTask):
 
     # Export --------------------------------------------------------------------------
 
-    def export_endpoints(self, *, model: Any, top_k: int) -> dict[str, tuple[Any, list]]:
+    def export_endpoints(self, *, model: Any, export: ExportConfig) -> dict[str, tuple[Any, list]]:
         """SavedModel signatures: float32 waveforms with their lengths, and 16-bit WAV bytes;
         both return transcripts decoded in the graph with the recipe's decoder (beam search
         with the language model where the run has one, else beam search or greedy)."""

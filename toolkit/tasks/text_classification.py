@@ -13,7 +13,7 @@ import numpy as np
 import pandas as pd
 
 from toolkit import atomic
-from toolkit.config import NoAugmentConfig
+from toolkit.config import ExportConfig, NoAugmentConfig
 from toolkit.data import text_check
 from toolkit.tasks import classification
 from toolkit.tasks.base import Task, single_label_loss
@@ -313,7 +313,7 @@ class TextClassification(Task):
 
     # Export --------------------------------------------------------------------------
 
-    def export_endpoints(self, *, model: Any, top_k: int) -> dict[str, tuple[Any, list]]:
+    def export_endpoints(self, *, model: Any, export: ExportConfig) -> dict[str, tuple[Any, list]]:
         """SavedModel signatures: raw text in; labels, scores and probabilities out."""
         import tensorflow as tf
 
@@ -321,7 +321,9 @@ class TextClassification(Task):
 
         def classify(texts):
             probabilities = model(texts, training=False)
-            outputs = classification.classification_outputs(probabilities, self.labels, top_k)
+            outputs = classification.classification_outputs(
+                probabilities, self.labels, export.top_k
+            )
             if multi_label:
                 outputs["predicted"] = probabilities >= threshold
             return outputs

@@ -1,5 +1,6 @@
-"""LiteRT export of an audio classifier: float, dynamic-range and int8 models, each checked
-against the Keras model when written, loaded without the toolkit; refusals in one line."""
+"""LiteRT and ONNX exports of an audio classifier: float, dynamic-range and int8 models, each
+checked against the Keras model when written, loaded without the toolkit; refusals in one
+line."""
 
 from __future__ import annotations
 
@@ -17,7 +18,7 @@ from toolkit import runner
 from toolkit.cli import main
 from toolkit.errors import ToolkitError
 
-SERVE_SCRIPT = textwrap.dedent(
+LITERT_SCRIPT = textwrap.dedent(
     """
     import json, sys
     import numpy as np
@@ -36,6 +37,20 @@ SERVE_SCRIPT = textwrap.dedent(
     assert "toolkit" not in sys.modules
     """
 )
+ONNX_SCRIPT = textwrap.dedent(
+    """
+    import sys
+    import numpy as np
+    import onnxruntime
+    assert "toolkit" not in sys.modules
+    session = onnxruntime.InferenceSession(sys.argv[1] + "/model.onnx")
+    name = session.get_inputs()[0].name
+    clips = np.load(sys.argv[2]).astype(np.float32)
+    np.save(sys.argv[3], session.run(None, {name: clips})[0])
+    assert "toolkit" not in sys.modules and "tensorflow" not in sys.modules
+    """
+)
+SERVE = {"litert": (LITERT_SCRIPT, "model.tflite"), "onnx": (ONNX_SCRIPT, "model.onnx")}
 
 
 @pytest.fixture(scope="module")
@@ -54,18 +69,20 @@ def trained_run(tmp_path_factory) -> Path:
     return run_dir
 
 
+@pytest.mark.parametrize("format_name", ["litert", "onnx"])
 @pytest.mark.parametrize("quantize", ["none", "dynamic", "int8"])
 def test_each_quantization_is_checked_and_runs_without_the_toolkit(
-    trained_run: Path, tmp_path: Path, quantize: str
+    trained_run: Path, tmp_path: Path, format_name: str, quantize: str
 ):
-    output = tmp_path / f"litert_{quantize}"
+    script, model_name = SERVE[format_name]
+    output = tmp_path / f"{format_name}_{quantize}"
     result = CliRunner().invoke(
         main,
         [
             "export",
             str(trained_run),
             "--format",
-            "litert",
+            format_name,
             "--quantize",
             quantize,
             "-o",
@@ -73,7 +90,7 @@ def test_each_quantization_is_checked_and_runs_without_the_toolkit(
         ],
     )
     assert result.exit_code == 0, result.output
-    assert sorted(path.name for path in output.iterdir()) == ["metadata.json", "model.tflite"]
+    assert sorted(path.name for path in output.iterdir()) == ["metadata.json", model_name]
     metadata = json.loads((output / "metadata.json").read_text())
     assert metadata["quantization"] == quantize and metadata["labels"] == ["0", "1", "2"]
     check = metadata["check"]
@@ -88,7 +105,7 @@ def test_each_quantization_is_checked_and_runs_without_the_toolkit(
     clips = run.task.export_inputs(splits["test"], count=9)
     np.save(tmp_path / "clips.npy", clips)
     run_without_toolkit(
-        SERVE_SCRIPT, tmp_path, str(output), str(tmp_path / "clips.npy"), str(tmp_path / "out.npy")
+        script, tmp_path, str(output), str(tmp_path / "clips.npy"), str(tmp_path / "out.npy")
     )
     got = np.load(tmp_path / "out.npy")
     expected = run.model.predict(clips, verbose=0)
@@ -97,7 +114,7 @@ def test_each_quantization_is_checked_and_runs_without_the_toolkit(
     else:
         agreement = np.mean(got.argmax(-1) == expected.argmax(-1))
         assert agreement >= 0.75 or np.abs(got - expected).max() <= 0.05
-    assert metadata["bytes"] == (output / "model.tflite").stat().st_size
+    assert metadata["bytes"] == (output / model_name).stat().st_size
 
 
 def test_refusals_name_the_problem(trained_run: Path, tmp_path: Path):
@@ -152,3 +169,37 @@ def test_without_the_runs_data_the_float_check_uses_synthetic_clips(trained_run,
     assert result.exit_code == 0, result.output
     check = json.loads((output / "metadata.json").read_text())["check"]
     assert check["inputs"] == "100 synthetic clips" and check["max_abs_difference"] <= 1e-3
+
+
+def test_an_op_the_onnx_converter_lacks_is_named_in_one_line(trained_run, tmp_path, monkeypatch):
+    import logging
+
+    import tf2onnx
+
+    from toolkit.export import onnx
+
+    def unsupported(*_, **__):
+        logging.getLogger("tf2onnx").error("Tensorflow op [model/Imag: Imag] is not supported")
+
+    monkeypatch.setattr(tf2onnx.convert, "from_function", unsupported)
+    run = runner.open_run(trained_run)
+    with pytest.raises(ToolkitError, match=r"cannot convert these ops: model/Imag: Imag"):
+        onnx.export_run(run, tmp_path / "out", False, "none")
+    assert sorted(path.name for path in tmp_path.iterdir()) == []
+
+
+def test_onnx_export_without_its_packages_says_how_to_install_them(monkeypatch):
+    import builtins
+
+    from toolkit.export import onnx
+
+    real_import = builtins.__import__
+
+    def missing(name, *arguments, **options):
+        if name == "tf2onnx":
+            raise ImportError(name)
+        return real_import(name, *arguments, **options)
+
+    monkeypatch.setattr(builtins, "__import__", missing)
+    with pytest.raises(ToolkitError, match=r"speech-text-toolkit\[onnx\]"):
+        onnx.require_packages()
