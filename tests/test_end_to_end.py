@@ -322,6 +322,10 @@ def test_saved_model_detects_as_the_run_does_whole_or_streamed(trained_run: Path
     audio = long_recording(trained_run)
     expected = toolkit.load(trained_run).detect(audio, sample_rate=16000)
     assert len(expected) > 0  # the recipe's threshold (0.34) is low enough for a tiny model
+    streamed = pd.concat(toolkit.load(trained_run).detect_stream(np.array_split(audio, 37)))
+    assert list(streamed["keyword"]) == list(expected["keyword"])
+    np.testing.assert_allclose(streamed["start"], expected["start"], atol=1e-6)
+    np.testing.assert_allclose(streamed["score"], expected["score"], atol=1e-4)
     np.savez(tmp_path / "recording.npz", audio=audio)
     run_without_toolkit(
         DETECT_SCRIPT,
@@ -353,13 +357,27 @@ def test_detect_command_writes_json_and_csv(trained_run: Path, tmp_path: Path, c
     assert found and set(found[0]) == {"recording", "keyword", "start", "end", "score"}
     assert len(pd.read_csv(tmp_path / "found.csv")) == len(found)
     assert "no class for silence or noise" in caplog.text
+    # A WAV at the model's rate on stdin is read as a stream, each detection printed as it
+    # closes: the same detections as the file's.
     printed = CliRunner().invoke(
         main,
         ["detect", str(trained_run / "export" / "saved_model"), "-"],
         input=path.read_bytes(),
     )
     assert printed.exit_code == 0, printed.output
-    assert "stdin" in printed.output and "keyword" in printed.output
+    rows = [line.split() for line in printed.output.splitlines() if line.startswith("stdin")]
+    assert [row[1] for row in rows] == [row["keyword"] for row in found]
+    assert [float(row[2]) for row in rows] == pytest.approx(
+        [row["start"] for row in found], abs=1e-3
+    )
+    # Another rate (or format) on stdin is read whole and resampled, like a file.
+    other = tmp_path / "other.wav"
+    write_wav(other, long_recording(trained_run)[::2], 8000)
+    resampled = CliRunner().invoke(
+        main, ["detect", str(trained_run), "-"], input=other.read_bytes()
+    )
+    assert resampled.exit_code == 0, resampled.output
+    assert "stdin" in resampled.output or "no keywords detected" in resampled.output
 
 
 @pytest.mark.parametrize(

@@ -14,11 +14,14 @@ The command line calls the same functions.
 
 from __future__ import annotations
 
+import itertools
 import logging
 from abc import ABC, abstractmethod
+from collections.abc import Iterable, Iterator
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import pandas as pd
 
 from toolkit.errors import ToolkitError
@@ -78,37 +81,55 @@ class Model(ABC):
         (seconds) and score. Settings left out come from the recipe's `export.detect_*`."""
         from toolkit import inputs as user_inputs
 
+        self.check_detection()
+        names, items = user_inputs.audio_inputs(recordings, self.sample_rate, sample_rate)
+        detector = self.detector(
+            {"threshold": threshold, "hop_ms": hop_ms, "smoothing_ms": smoothing_ms}
+        )
+        tables = [
+            detection_table(name, detector(waveform))
+            for name, waveform in zip(names, items, strict=True)
+        ]
+        return pd.concat(tables, ignore_index=True)
+
+    def detect_stream(
+        self,
+        chunks: Iterable[np.ndarray],
+        *,
+        name: str = "stream",
+        threshold: float | None = None,
+        hop_ms: float | None = None,
+        smoothing_ms: float | None = None,
+    ) -> Iterator[pd.DataFrame]:
+        """Detections in a stream of float32 chunks (any sizes) at the model's sample rate,
+        each yielded as it closes (about half a second after its word); the end of `chunks`
+        closes the last. The same detections as `detect` on the whole recording."""
+        self.check_detection()
+        process, state_size, flush = self.stream_processor(
+            {"threshold": threshold, "hop_ms": hop_ms, "smoothing_ms": smoothing_ms}
+        )
+        state, position = np.zeros(state_size, np.float32), 0
+        for chunk in itertools.chain(chunks, [np.zeros(flush, np.float32)]):
+            found = process(np.asarray(chunk, np.float32).reshape(-1), state, position)
+            state, position = found["state"], found["position"]
+            if found["keywords"].shape[0]:
+                yield detection_table(name, found)
+
+    def check_detection(self) -> None:
+        """Refuse a model that is not an audio classifier; warn when it has no class for
+        silence or noise."""
+        from toolkit.audio.tts import is_catch_all
+
         if self.task_name != "audio_classification":
             raise ToolkitError(
                 f"{self.path}: detection needs an audio classifier; this is a "
                 f"{self.task_name} model"
             )
-        names, items = user_inputs.audio_inputs(recordings, self.sample_rate, sample_rate)
-        from toolkit.audio.tts import is_catch_all
-
         if not any(is_catch_all(label) for label in self.class_labels()):
             log.warning(
                 "warning: the model has no class for silence or noise, so it names a keyword "
                 "in them too; train it with task.background_share (e.g. 1.0) for detection"
             )
-        detector = self.detector(
-            {"threshold": threshold, "hop_ms": hop_ms, "smoothing_ms": smoothing_ms}
-        )
-        tables = []
-        for name, waveform in zip(names, items, strict=True):
-            found = detector(waveform)
-            tables.append(
-                pd.DataFrame(
-                    {
-                        "recording": name,
-                        "keyword": [value.decode("utf-8") for value in found["keywords"].numpy()],
-                        "start": found["starts"].numpy(),
-                        "end": found["ends"].numpy(),
-                        "score": found["scores"].numpy(),
-                    }
-                )
-            )
-        return pd.concat(tables, ignore_index=True)
 
     @abstractmethod
     def class_labels(self) -> list[str]:
@@ -120,6 +141,11 @@ class Model(ABC):
 
     def detector(self, overrides: dict[str, float | None]) -> Any:
         """A function from a waveform at the model's rate to the detection tensors."""
+        raise ToolkitError(f"{self.path}: detection needs an audio classifier")
+
+    def stream_processor(self, overrides: dict[str, float | None]) -> tuple[Any, int, int]:
+        """(a function (chunk, state, position) -> detections, state and position; the
+        state's size; the samples of silence that close the last detection)."""
         raise ToolkitError(f"{self.path}: detection needs an audio classifier")
 
     @abstractmethod
@@ -141,6 +167,19 @@ class Model(ABC):
         """Write a model that takes raw input: a SavedModel, or for audio classifiers a
         LiteRT or ONNX file (`format="litert"` or `"onnx"`, `quantize` none, dynamic or
         int8), checked against this model before it is kept."""
+
+
+def detection_table(name: str, found: dict[str, Any]) -> pd.DataFrame:
+    """Rows of the detection tensors `found`, for the recording `name`."""
+    return pd.DataFrame(
+        {
+            "recording": name,
+            "keyword": [value.decode("utf-8") for value in found["keywords"].numpy()],
+            "start": found["starts"].numpy(),
+            "end": found["ends"].numpy(),
+            "score": found["scores"].numpy(),
+        }
+    )
 
 
 class RunModel(Model):
@@ -195,25 +234,45 @@ class RunModel(Model):
             export.detect_hop_ms, export.detect_smoothing_ms, export.detect_threshold
         )
 
-    def detector(self, overrides: dict[str, float | None]) -> Any:
+    def keyword_detector(self, overrides: dict[str, float | None]) -> Any:
         import dataclasses
-
-        import tensorflow as tf
 
         from toolkit.detection import KeywordDetector
 
         chosen = {key: value for key, value in overrides.items() if value is not None}
         settings = dataclasses.replace(self.detection_settings(), **chosen)
         model = self.run.model
-        detector = KeywordDetector(
+        return KeywordDetector(
             lambda windows: model(windows, training=False),
             self.run.task.labels,
             self.sample_rate,
             self.clip_samples,
             settings,
         )
-        detect = tf.function(detector.detect, reduce_retracing=True)
+
+    def detector(self, overrides: dict[str, float | None]) -> Any:
+        import tensorflow as tf
+
+        detect = tf.function(self.keyword_detector(overrides).detect, reduce_retracing=True)
         return lambda waveform: detect(tf.constant(waveform, tf.float32))
+
+    def stream_processor(self, overrides: dict[str, float | None]) -> tuple[Any, int, int]:
+        import tensorflow as tf
+
+        detector = self.keyword_detector(overrides)
+        process = tf.function(
+            detector.process,
+            input_signature=[
+                tf.TensorSpec([None], tf.float32),
+                tf.TensorSpec([detector.state_size], tf.float32),
+                tf.TensorSpec([], tf.int64),
+            ],
+        )
+
+        def call(chunk, state, position):
+            return process(tf.constant(chunk), state, tf.constant(position, tf.int64))
+
+        return call, detector.state_size, detector.flush_samples()
 
     def export(
         self,
@@ -277,10 +336,9 @@ class SavedModelModel(Model):
             float(self.metadata["detect_threshold"]),
         )
 
-    def detector(self, overrides: dict[str, float | None]) -> Any:
+    def check_settings(self, overrides: dict[str, float | None]) -> None:
+        """Refuse detection settings other than those the SavedModel was exported with."""
         import dataclasses
-
-        import tensorflow as tf
 
         settings = dataclasses.asdict(self.detection_settings())
         for key, value in overrides.items():
@@ -289,8 +347,34 @@ class SavedModelModel(Model):
                     f"{self.path}: this SavedModel detects with {key} {settings[key]:g}; "
                     "pass the run directory to detect with other settings"
                 )
+
+    def detector(self, overrides: dict[str, float | None]) -> Any:
+        import tensorflow as tf
+
+        self.check_settings(overrides)
         detect = self.loaded.signatures["detect"]
         return lambda waveform: detect(waveform=tf.constant(waveform, tf.float32))
+
+    def stream_processor(self, overrides: dict[str, float | None]) -> tuple[Any, int, int]:
+        import tensorflow as tf
+
+        self.check_settings(overrides)
+        stream = self.loaded.signatures["stream"]
+        rate = tf.constant(self.sample_rate)
+
+        def call(chunk, state, position):
+            return stream(
+                chunk=tf.constant(chunk),
+                sample_rate=rate,
+                state=tf.convert_to_tensor(state),
+                position=tf.constant(position, tf.int64),
+            )
+
+        return (
+            call,
+            int(self.metadata["stream_state_size"]),
+            int(self.metadata["stream_flush_samples"]),
+        )
 
     def evaluate(
         self, data: str | Path | None = None, *, decoder: str | None = None
