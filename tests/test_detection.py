@@ -145,3 +145,15 @@ def test_a_short_pause_inside_a_word_is_bridged_and_a_long_one_is_not():
     assert abs(start - 1.0) <= 0.011 and abs(end - 1.46) <= 0.011
     # Across 300 ms of silence the extent keeps to one half: the louder frame's side.
     assert paused_end - paused_start == pytest.approx(0.2, abs=0.011)
+
+
+def test_a_word_the_windows_waver_on_is_one_detection_named_by_its_best_average():
+    audio = recording([], 4.0)
+    time = np.arange(WORD // 2) / RATE
+    first = int(1.5 * RATE)
+    audio[first : first + WORD // 2] += np.sin(2 * np.pi * TONES["low"] * time)
+    audio[first + WORD // 2 : first + WORD] += 0.8 * np.sin(2 * np.pi * TONES["high"] * time)
+    found = table(detector(smoothing_ms=0.0, threshold=0.3).detect(audio))
+    assert [row[0] for row in found] == ["low"]
+    assert found[0][1] == pytest.approx(1.5, abs=0.011)
+    assert found[0][2] == pytest.approx(1.9, abs=0.011)

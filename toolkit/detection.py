@@ -2,8 +2,10 @@
 
 The classifier is slid over the audio: one window of a clip's length ends every `hop_ms`.
 Its probabilities are averaged over the last `smoothing_ms` of windows, and a detection is a
-stretch of windows in which one keyword stays the most probable word at or above `threshold`;
-its score is the highest average in the stretch.
+stretch of windows in which the most probable keyword's average stays at or above
+`threshold`. It is named by the keyword with the highest average in the stretch, which is its
+score: a word whose windows waver between two keywords (entering and leaving it, the
+classifier sees parts of it) is one detection, not two.
 
 One TensorFlow function serves a whole recording (`toolkit detect`, the SavedModel's
 `detect` signature) and a stream fed in chunks (the `stream` signature). Its state holds the
@@ -187,7 +189,8 @@ class KeywordDetector(tf.Module):
     def _track(
         self, smoothed: tf.Tensor, event: tf.Tensor, done_before: tf.Tensor
     ) -> tuple[tf.Tensor, tf.Tensor]:
-        """Open, extend and close detections window by window. Returns one record per window
+        """Open, extend and close detections window by window; a detection takes the keyword
+        of its best average so far. Returns one record per window
         (closed flag, keyword, first and last window, best score, this window) and the open
         detection."""
         threshold = self.settings.threshold
@@ -208,7 +211,7 @@ class KeywordDetector(tf.Module):
             score = scores[winner]
             active = score >= threshold
             current = previous + 1.0 + tf.cast(index, tf.float64)
-            closes = is_open & (tf.logical_not(active) | (winner != label))
+            closes = is_open & tf.logical_not(active)
             records = records.write(
                 index,
                 tf.stack(
@@ -222,11 +225,12 @@ class KeywordDetector(tf.Module):
                     ]
                 ),
             )
-            starts_new = active & (tf.logical_not(is_open) | (winner != label))
+            starts_new = active & tf.logical_not(is_open)
+            better = active & is_open & (score > best)
             return (
                 index + 1,
                 active,
-                tf.where(starts_new, winner, label),
+                tf.where(starts_new | better, winner, label),
                 tf.where(starts_new, current, first),
                 tf.where(active, current, last),
                 tf.where(starts_new, score, tf.where(active, tf.maximum(best, score), best)),
