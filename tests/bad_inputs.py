@@ -656,6 +656,28 @@ CASES: list[Case] = [
         ("train.batch_size",),
     ),
     Case(
+        "baseline_without_one",
+        "train.baseline on a task that has no baseline (speech recognition)",
+        "run",
+        "error",
+        lambda w: (
+            ["run", "speech_recognition/tts_phrases", "--output", w.new_output()]
+            + ["--set", "train.baseline=report"]
+        ),
+        ("train.baseline", "speech_recognition"),
+    ),
+    Case(
+        "baseline_unknown_mode",
+        "train.baseline set to a mode that does not exist",
+        "run",
+        "error",
+        lambda w: (
+            ["run", str(w.audio_recipe), "--output", w.new_output()]
+            + ["--set", "train.baseline=best"]
+        ),
+        ("train.baseline", "best"),
+    ),
+    Case(
         "tab_indentation",
         "YAML indented with a tab",
         "run",
@@ -984,6 +1006,14 @@ CASES: list[Case] = [
         "error",
         lambda w: ["finetune", str(w.path("no_run")), "--data", w.audio_manifest("ft.csv")],
         ("no_run",),
+    ),
+    Case(
+        "finetune_from_a_baseline",
+        "fine-tuning from a baseline's model file",
+        "finetune",
+        "error",
+        lambda w: ["finetune", w.file("run/baseline/model.keras", "not read"), "--data", "x.csv"],
+        ("baseline/model.keras", "linear baseline has no backbone"),
     ),
     Case(
         "finetune_wrong_kind",

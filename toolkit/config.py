@@ -94,6 +94,12 @@ class TrainConfig:
     # the best `monitor`, or those after the last epoch run. "last" suits a validation split
     # that cannot tell the models apart, e.g. one from the same few speakers as training.
     select: Literal["best", "last"] = "best"
+    # The task's linear baseline (TF-IDF n-grams + logistic regression for text, a CRF over
+    # word features for tagging, MFCC statistics + logistic regression for audio clips),
+    # fitted on the same splits in seconds to minutes. report: scored beside the model in
+    # metrics.json, the summary and plots/baseline.png; select: as report, and whichever of
+    # the two scores better on validation becomes the run's model (evaluated, exported).
+    baseline: Literal["none", "report", "select"] = "none"
     # Train this many models (seeds seed, seed + 1, ...) and average their class probabilities
     # in one model: N times the training time, for less of the run-to-run spread that data
     # from a few speakers shows. Classification tasks only.

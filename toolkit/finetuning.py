@@ -46,6 +46,7 @@ class Source:
 def locate_source(source: str | Path) -> Source:
     """The run directory or .keras file `source`, with its recipe; ToolkitError otherwise."""
     from toolkit import pretrained
+    from toolkit.baselines.comparison import BASELINE_FOLDER, NETWORK_FOLDER, network_model_path
     from toolkit.runner import RESOLVED_RECIPE
 
     path = Path(source).expanduser()
@@ -54,10 +55,20 @@ def locate_source(source: str | Path) -> Source:
     elif not path.exists():
         raise ToolkitError(f"{source}: no such run directory or .keras file")
     if path.is_dir():
-        directory, model_path = path, path / "model.keras"
+        # Where the run's model is its linear baseline, the network it trained is the start.
+        directory, model_path = path, network_model_path(path)
+        if model_path != path / "model.keras":
+            log.info("%s: its model is its baseline; fine-tuning its network instead", source)
     elif path.suffix == ".keras":
-        # A checkpoint lies in RUN_DIR/checkpoints, next to nothing else of the run.
-        directory = path.parent.parent if path.parent.name == "checkpoints" else path.parent
+        if path.parent.name == BASELINE_FOLDER:
+            raise ToolkitError(
+                f"{source}: a linear baseline has no backbone to fine-tune; start from the "
+                "run directory (its network)"
+            )
+        # A checkpoint lies in RUN_DIR/checkpoints, the network beside a baseline in
+        # RUN_DIR/network, next to nothing else of the run.
+        nested = path.parent.name in ("checkpoints", NETWORK_FOLDER)
+        directory = path.parent.parent if nested else path.parent
         model_path = path
     else:
         raise ToolkitError(f"{source}: neither a run directory nor a .keras file")
@@ -533,12 +544,18 @@ def train_from_source(recipe: Recipe, run_dir: str | Path, device: str = "auto")
     seconds = time.monotonic() - started
     recipe.blocks["finetune"]["labels_kept"] = kept
     recipe.save(run_dir / runner.RESOLVED_RECIPE)
+    model, baseline = runner.fit_baseline(recipe, task, model, splits, run_dir)
     runner.save_trained(
         run_dir,
         model,
         seconds,
         splits,
-        {"finetune_source": str(found.path), "outputs_kept": len(kept), "phases": len(phases)},
+        {
+            "finetune_source": str(found.path),
+            "outputs_kept": len(kept),
+            "phases": len(phases),
+            **baseline,
+        },
     )
     log.info("fine-tuned in %.0f s; model saved to %s", seconds, run_dir / "model.keras")
     return runner.Run(run_dir, recipe, task, model, splits)

@@ -151,3 +151,24 @@ def install() -> None:
 def uninstall() -> None:
     if _FINDER in sys.meta_path:
         sys.meta_path.remove(_FINDER)
+
+
+class _RetracingFilter:
+    """Drops TensorFlow's hint that a function was traced again: scoring several models one
+    after another traces each one's predict step, which is expected and costs a second."""
+
+    def filter(self, record: Any) -> bool:
+        return "triggered tf.function retracing" not in record.getMessage()
+
+
+@contextmanager
+def retracing_hints_off() -> Iterator[None]:
+    """Within the block, TensorFlow's retracing hints are not logged."""
+    import logging
+
+    logger, hint_filter = logging.getLogger("tensorflow"), _RetracingFilter()
+    logger.addFilter(hint_filter)
+    try:
+        yield
+    finally:
+        logger.removeFilter(hint_filter)

@@ -18,7 +18,7 @@ import pandas as pd
 
 from toolkit import atomic, model_files, registry
 from toolkit.config import TrainConfig
-from toolkit.errors import ToolkitError
+from toolkit.errors import RecipeError, ToolkitError
 from toolkit.recipes import Recipe, load_recipe
 from toolkit.tasks.base import Task
 
@@ -109,6 +109,10 @@ def check_settings(recipe: Recipe, task) -> None:
     read, so that a bad setting in those blocks stops the run first. Sizes the features learn
     from data (vocabularies) are not known yet: the backbone is checked with those of the
     features as they are before adaptation."""
+    if recipe.train.baseline != "none" and task.baseline_description is None:
+        raise RecipeError(
+            f"{recipe.source}: train.baseline: the {task.name} task has no baseline; use none"
+        )
     features = build_features(recipe, task)
     sizes = features.derived_sizes()
     check_compatible(recipe, sizes)
@@ -253,7 +257,8 @@ def train_recipe(recipe: Recipe, run_dir: Path, device: str = "auto") -> Run:
 
         model = average_models(models, models[0].name)
         merge_histories(folders, run_dir / "history.csv")
-    save_trained(run_dir, model, seconds, splits, {"ensemble": members})
+    model, baseline = fit_baseline(recipe, task, model, splits, run_dir)
+    save_trained(run_dir, model, seconds, splits, {"ensemble": members, **baseline})
     log.info(
         "trained in %.0f s; %s model%s saved to %s",
         seconds,
@@ -262,6 +267,24 @@ def train_recipe(recipe: Recipe, run_dir: Path, device: str = "auto") -> Run:
         run_dir / "model.keras",
     )
     return Run(run_dir, recipe, task, model, splits)
+
+
+def fit_baseline(
+    recipe: Recipe, task: Task, model: Any, splits: dict[str, pd.DataFrame], run_dir: Path
+) -> tuple[Any, dict[str, Any]]:
+    """The run's model once `train.baseline` has had its say, and {"baseline": what was
+    found} for training.json ({} without a baseline); see `toolkit.baselines.comparison`."""
+    from toolkit.baselines.comparison import fit_beside
+
+    model, record = fit_beside(
+        mode=recipe.train.baseline,
+        task=task,
+        model=model,
+        splits=splits,
+        run_dir=run_dir,
+        batch_size=recipe.train.batch_size,
+    )
+    return model, ({"baseline": record} if record else {})
 
 
 def save_trained(
@@ -467,7 +490,7 @@ def evaluate(
         )
         name = f"data:{Path(manifest).name}"
         update_metrics(run.directory, name, compact(metrics))
-        return {name: metrics}
+        return {name: metrics, **evaluate_alternatives(run, {name: frames["data"]})}
     if run.splits is None:
         run.splits = load_data(recipe, task, run.directory)
     results = {}
@@ -481,12 +504,50 @@ def evaluate(
                 batch_size=batch_size,
             )
             update_metrics(run.directory, name, compact(results[name]))
+    results.update(
+        evaluate_alternatives(
+            run, {name: run.splits[name] for name in splits if name in run.splits}
+        )
+    )
     plot_learning_curves(
         run.directory / "history.csv",
         run.directory / "plots" / "learning_curves.png",
         recipe.train.monitor or task.default_monitor,
         recipe.train.select,
     )
+    return results
+
+
+def evaluate_alternatives(run: Run, frames: dict[str, pd.DataFrame]) -> dict[str, Any]:
+    """The model beside the run's own (its baseline, or the network where the baseline was
+    chosen) scored on the same `frames`: {"baseline": {split: metrics}}, also filed under
+    that name in metrics.json, its reports in its folder, and plots/baseline.png."""
+    from toolkit.baselines import comparison
+    from toolkit.quiet import retracing_hints_off
+
+    results: dict[str, Any] = {}
+    for name, path in comparison.alternatives(run.directory).items():
+        if not path.is_file():
+            log.warning("%s: missing, so the %s is not scored beside the model", path, name)
+            continue
+        other = model_files.load_model(path)
+        with retracing_hints_off():
+            results[name] = {
+                split: run.task.evaluate(
+                    model=other,
+                    frame=frame,
+                    split=split,
+                    output_dir=path.parent,
+                    batch_size=run.recipe.train.batch_size,
+                )
+                for split, frame in frames.items()
+            }
+        comparison.file_metrics(
+            run.directory,
+            name,
+            {split: compact(metrics) for split, metrics in results[name].items()},
+            run.task.selection_metric,
+        )
     return results
 
 

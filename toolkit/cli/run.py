@@ -31,10 +31,16 @@ def _prepare(recipe_path: str, overrides: tuple[str, ...], epochs: int | None, o
     return recipe, run_dir
 
 
-def _print_metrics(results: dict) -> None:
+def _print_metrics(results: dict, prefix: str = "") -> None:
+    """One line per split; the model scored beside the run's (its baseline, or the network
+    where the baseline was chosen) as "baseline test: ...", after the run's own lines."""
+    results = dict(results)
+    beside = {name: results.pop(name) for name in ("baseline", "network") if name in results}
     for split, metrics in results.items():
         shown = {k: round(v, 4) for k, v in metrics.items() if isinstance(v, float)}
-        click.echo(f"{split}: " + ", ".join(f"{k} {v}" for k, v in shown.items()))
+        click.echo(f"{prefix}{split}: " + ", ".join(f"{k} {v}" for k, v in shown.items()))
+    for name, splits in beside.items():
+        _print_metrics(splits, prefix=f"{name} ")
 
 
 recipe_argument = click.argument("recipe", type=str)

@@ -35,6 +35,7 @@ class AudioClassification(AudioTask):
     output_setting = "labels"
     source_settings = ("sample_rate", "clip_duration", "pooling")
     output_layers = {"probabilities": "last"}
+    baseline_description = "MFCC statistics + logistic regression"
 
     def __init__(
         self,
@@ -67,6 +68,8 @@ class AudioClassification(AudioTask):
 
     def register_layers(self) -> None:
         import toolkit.audio.augment  # noqa: F401  (SpecAugment, FrequencyWarp)
+        import toolkit.audio.features  # noqa: F401  (a baseline's MFCC)
+        import toolkit.baselines.audio  # noqa: F401  (ClipStatistics)
         import toolkit.losses  # noqa: F401  (a compiled checkpoint's loss)
         import toolkit.models.pooling  # noqa: F401  (AttentionPooling)
 
@@ -243,6 +246,22 @@ class AudioClassification(AudioTask):
             len(self.labels), activation="softmax", dtype="float32", name="probabilities"
         )(pooled)
         return keras.Model(waveform, probabilities, name="audio_classifier")
+
+    def fit_baseline(self, *, splits: dict[str, pd.DataFrame], batch_size: int) -> Any:
+        from toolkit.baselines.audio import fit_audio_baseline
+
+        def clips(frame: pd.DataFrame):
+            return self.dataset(frame, batch_size=batch_size, training=False, cache=False)
+
+        return fit_audio_baseline(
+            sample_rate=self.sample_rate,
+            clip_samples=self.clip_samples,
+            train=clips(splits["train"]),
+            valid=clips(splits["valid"]),
+            train_ids=self.label_ids(splits["train"]),
+            valid_ids=self.label_ids(splits["valid"]),
+            classes=len(self.labels),
+        )
 
     def loss(self, *, model: Any):
         return single_label_loss(self.label_smoothing, len(self.labels))

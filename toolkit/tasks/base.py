@@ -71,6 +71,8 @@ class Task(ABC):
     # Settings that only initialise a model trained from scratch (pretrained word vectors);
     # fine-tuning clears them, as the source's trained weights take their place.
     scratch_settings: ClassVar[tuple[str, ...]] = ()
+    # What `fit_baseline` fits (`train.baseline`), in a few words; None: the task has none.
+    baseline_description: ClassVar[str | None] = None
 
     @abstractmethod
     def get_config(self) -> dict[str, Any]:
@@ -228,6 +230,21 @@ class Task(ABC):
             f"finetune.extend_vocabulary: the {self.name} task reads {self.input_kind}, "
             "which has no vocabulary to extend; fine-tune without it"
         )
+
+    # Baseline ------------------------------------------------------------------------
+
+    @property
+    def selection_metric(self) -> str:
+        """The key of `evaluate`'s metrics (higher is better) that decides between the model
+        and its baseline on validation."""
+        return "accuracy"
+
+    def fit_baseline(self, *, splits: dict[str, pd.DataFrame], batch_size: int) -> Any:
+        """The linear model a user of this task would have tried (`baseline_description`),
+        fitted on `splits["train"]` with its settings chosen on `splits["valid"]`: a Keras
+        model with the same input and output as `build_model`'s, so that it is evaluated and
+        exported as the run's model is."""
+        raise RecipeError(f"train.baseline: the {self.name} task has no baseline; use none")
 
     # Evaluation and prediction ---------------------------------------------------------
 

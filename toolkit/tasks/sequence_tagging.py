@@ -35,6 +35,7 @@ class SequenceTagging(Task):
     source_settings = ("output_layer", "training_scheme")
     output_layers = {"tag_scores": "last", "crf": "all"}
     scratch_settings = ("word_vectors_file",)
+    baseline_description = "CRF over word features (CRFsuite)"
 
     def __init__(
         self,
@@ -64,6 +65,11 @@ class SequenceTagging(Task):
     @property
     def default_monitor(self) -> str:
         return "val_f1"
+
+    @property
+    def selection_metric(self) -> str:
+        # Span F1, or token accuracy for tags without a scheme (what `score` files as f1).
+        return "f1"
 
     def get_config(self) -> dict[str, Any]:
         return {
@@ -275,7 +281,18 @@ class SequenceTagging(Task):
             self.word_vectors_file,
         )
 
+    def fit_baseline(self, *, splits: dict[str, pd.DataFrame], batch_size: int) -> Any:
+        from toolkit.baselines.tagging import fit_tagging_baseline
+
+        names = self.model_tags
+        return fit_tagging_baseline(
+            sentences=[list(tokens) for tokens in splits["train"]["tokens"]],
+            tags=[[names[i] for i in ids] for ids in self.tag_ids(splits["train"])],
+            tag_names=names,
+        )
+
     def register_layers(self) -> None:
+        import toolkit.baselines.tagging  # noqa: F401
         import toolkit.text.crf  # noqa: F401
         import toolkit.text.token_features  # noqa: F401
 
@@ -336,8 +353,10 @@ class SequenceTagging(Task):
 
         scores = model(tokens, training=False)
         lengths = tf.reduce_sum(tf.cast(tf.not_equal(tokens, ""), tf.int32), axis=1)
-        if self.output_layer == "crf":
-            crf = model.get_layer("crf")
+        # By the layer rather than `output_layer`: a baseline (train.baseline) ends in a CRF
+        # whatever the recipe's model does.
+        crf = next((layer for layer in model.layers if layer.name == "crf"), None)
+        if crf is not None:
             ids, _ = crf.decode(scores, tf.maximum(lengths, 1))
         else:
             ids = tf.argmax(scores, axis=-1, output_type=tf.int32)

@@ -31,6 +31,7 @@ class TextClassification(Task):
     output_setting = "labels"
     source_settings = ("multi_label",)
     output_layers = {"probabilities": "last"}
+    baseline_description = "TF-IDF word 1-2-grams + logistic regression"
 
     def __init__(
         self,
@@ -57,6 +58,10 @@ class TextClassification(Task):
     @property
     def default_monitor(self) -> str:
         return "val_f1" if self.multi_label else "val_accuracy"
+
+    @property
+    def selection_metric(self) -> str:
+        return "f1" if self.multi_label else "accuracy"
 
     @property
     def stratify_column(self) -> str | None:
@@ -209,7 +214,20 @@ class TextClassification(Task):
         )(hidden)
         return keras.Model(text, probabilities, name="text_classifier")
 
+    def fit_baseline(self, *, splits: dict[str, pd.DataFrame], batch_size: int) -> Any:
+        from toolkit.baselines.text import fit_text_baseline
+
+        return fit_text_baseline(
+            train=splits["train"],
+            valid=splits["valid"],
+            train_targets=self.targets(splits["train"]),
+            valid_targets=self.targets(splits["valid"]),
+            classes=len(self.labels),
+            multi_label=self.multi_label,
+        )
+
     def register_layers(self) -> None:
+        import toolkit.baselines.text  # noqa: F401
         import toolkit.losses  # noqa: F401
         import toolkit.text.subwords  # noqa: F401
         import toolkit.text.tokenizers  # noqa: F401
