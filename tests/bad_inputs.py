@@ -678,6 +678,47 @@ CASES: list[Case] = [
         ("train.baseline", "best"),
     ),
     Case(
+        "tune_without_a_space",
+        "toolkit tune on a recipe without a tune block",
+        "tune",
+        "error",
+        lambda w: ["tune", "text_classification/tiny_reviews", "--output", w.new_output()],
+        ("no tune block",),
+    ),
+    Case(
+        "tune_unknown_key",
+        "a tune space naming a key the recipe does not have",
+        "tune",
+        "error",
+        lambda w: (
+            ["tune", "text_classification/tiny_reviews", "--output", w.new_output()]
+            + ["--set", "tune.space={model.embeding_dim: [4, 8]}"]
+        ),
+        ("tune.space", "embeding_dim"),
+    ),
+    Case(
+        "tune_range_of_words",
+        "a tune range whose ends are not numbers",
+        "tune",
+        "error",
+        lambda w: (
+            ["tune", "text_classification/tiny_reviews", "--output", w.new_output()]
+            + ["--set", "tune.space={train.learning_rate: {min: low, max: high}}"]
+        ),
+        ("tune.space.train.learning_rate", "min and max must be numbers"),
+    ),
+    Case(
+        "tune_budget_too_small",
+        "a tune budget too small for one trial",
+        "tune",
+        "error",
+        lambda w: (
+            ["tune", "text_classification/tiny_reviews", "--output", w.new_output()]
+            + ["--budget", "0.0001", "--set", "tune.space={train.learning_rate: [0.001, 0.01]}"]
+        ),
+        ("--budget 0.0001 minutes", "before the first trial finished"),
+    ),
+    Case(
         "tab_indentation",
         "YAML indented with a tab",
         "run",

@@ -19,7 +19,16 @@ if TYPE_CHECKING:
     from toolkit.api import Model, RunModel
 
 __version__ = "0.1.0"
-__all__ = ["DataError", "RecipeError", "ToolkitError", "__version__", "finetune", "load", "run"]
+__all__ = [
+    "DataError",
+    "RecipeError",
+    "ToolkitError",
+    "__version__",
+    "finetune",
+    "load",
+    "run",
+    "tune",
+]
 
 # TensorFlow's start-up notices stay off the screen (TOOLKIT_DEBUG=1 shows them); nothing is
 # imported here, a finder waits for the first `import tensorflow`.
@@ -69,6 +78,23 @@ def finetune(
         device=device,
         export=export,
         extend_vocabulary=extend_vocabulary,
+    )
+
+
+def tune(
+    recipe: str | Path | dict[str, Any],
+    overrides: dict[str, Any] | list[str] | tuple[str, ...] = (),
+    output: str | Path | None = None,
+    *,
+    budget_minutes: float | None = None,
+    trials: int | None = None,
+    device: str = "auto",
+) -> RunModel:
+    """Search the recipe's `tune` block and train the best settings; see `toolkit.api.tune`."""
+    from toolkit import api
+
+    return api.tune(
+        recipe, overrides, output, budget_minutes=budget_minutes, trials=trials, device=device
     )
 
 

@@ -495,6 +495,36 @@ def finetune(
     return RunModel(trained)
 
 
+def tune(
+    recipe: str | Path | dict[str, Any],
+    overrides: dict[str, Any] | list[str] | tuple[str, ...] = (),
+    output: str | Path | None = None,
+    *,
+    budget_minutes: float | None = None,
+    trials: int | None = None,
+    device: str = "auto",
+    force: bool = False,
+) -> RunModel:
+    """Search the settings of the recipe's `tune` block (see `toolkit.tuning`), then train
+    the best into OUTPUT/best (evaluated and exported); returns that run. The same `output`
+    resumes an interrupted search; another recipe's search there is refused unless `force`."""
+    from toolkit import tuning
+    from toolkit.recipes import load_recipe
+
+    if device == "cpu":
+        import os
+
+        os.environ["CUDA_VISIBLE_DEVICES"] = "-1"
+    resolved = load_recipe(recipe, overrides)
+    stem = Path(resolved.source).stem if not isinstance(recipe, dict) else "recipe"
+    folder = Path(output) if output is not None else Path("runs") / f"{stem}-tune"
+    ensure_logging(folder)
+    found = tuning.tune(
+        resolved, folder, budget_minutes=budget_minutes, trials=trials, device=device, force=force
+    )
+    return RunModel(found.run)
+
+
 def ensure_logging(run_dir: Path | None = None) -> None:
     """Progress lines on stderr without the caller configuring logging (and RUN_DIR/log.txt)."""
     from toolkit.cli.common import setup_logging

@@ -159,6 +159,21 @@ class FinetuneConfig:
     labels_kept: list[str] | None = None
 
 
+@dataclass
+class TuneConfig:
+    """The hyper-parameter search `toolkit tune` runs on a recipe; `toolkit run` ignores it."""
+
+    # Recipe key -> what to try: a list of choices ([32, 64, 128], [gru, lstm]) or a range
+    # {min: 0.0003, max: 0.01, log: true} (whole numbers when min and max are; `step` spaces
+    # them). Keys of the model, train, features and augment blocks.
+    space: dict = field(default_factory=dict)
+    # Trials at most (each trains the recipe with one draw of the space).
+    trials: int = 10
+    # bayesian: a Gaussian process proposes each trial from the scores so far (after a few
+    # random ones); random: independent draws.
+    algorithm: Literal["bayesian", "random"] = "bayesian"
+
+
 FIXED_BLOCKS = {"data": DataConfig, "train": TrainConfig, "export": ExportConfig}
 # Blocks a recipe may leave out; their settings are then not saved either.
-OPTIONAL_BLOCKS = {"finetune": FinetuneConfig}
+OPTIONAL_BLOCKS = {"finetune": FinetuneConfig, "tune": TuneConfig}

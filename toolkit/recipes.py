@@ -32,7 +32,7 @@ from toolkit.config import (
 )
 from toolkit.errors import RecipeError
 
-BLOCKS = ("task", "data", "features", "augment", "model", "train", "export", "finetune")
+BLOCKS = ("task", "data", "features", "augment", "model", "train", "export", "finetune", "tune")
 COMPONENT_BLOCKS = {"task": "task", "features": "features", "model": "model"}
 # The one model-block key that is not a backbone argument (see Recipe.pretrained).
 PRETRAINED = "pretrained"

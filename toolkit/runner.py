@@ -548,6 +548,8 @@ def evaluate_alternatives(run: Run, frames: dict[str, pd.DataFrame]) -> dict[str
             {split: compact(metrics) for split, metrics in results[name].items()},
             run.task.selection_metric,
         )
+    if results:
+        comparison.plot_comparison(run.directory, run.task.selection_metric)
     return results
 
 

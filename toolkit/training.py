@@ -8,6 +8,7 @@ import os
 import random
 import sys
 import time
+from contextvars import ContextVar
 from pathlib import Path
 from typing import Any
 
@@ -98,6 +99,23 @@ class NanGuard(keras.callbacks.Callback):
                 f"training loss became {float(loss)} at epoch {self.epoch + 1}, batch {batch + 1}"
             )
             raise Diverged(where, None)
+
+
+# A wall-clock time (time.monotonic) at which `fit` stops training after the batch it is in,
+# for whoever runs training under a time budget (`toolkit tune`); None: no limit.
+deadline: ContextVar[float | None] = ContextVar("deadline", default=None)
+
+
+class StopAtDeadline(keras.callbacks.Callback):
+    """Stops training once `time.monotonic()` passes `at` (checked after every batch)."""
+
+    def __init__(self, at: float):
+        super().__init__()
+        self.at = at
+
+    def on_train_batch_end(self, batch, logs=None):
+        if time.monotonic() > self.at:
+            self.model.stop_training = True
 
 
 class Diverged(ToolkitError):
@@ -323,6 +341,8 @@ def callbacks(
         keras.callbacks.TensorBoard(log_dir=str(Path(run_dir) / "logs"), write_graph=False),
         NanGuard(),
     ]
+    if deadline.get() is not None:
+        items.append(StopAtDeadline(deadline.get()))
     if train.early_stopping_patience:
         items.append(
             keras.callbacks.EarlyStopping(

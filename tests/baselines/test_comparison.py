@@ -38,13 +38,16 @@ def chosen_baseline(tmp_path_factory) -> Path:
 
 def test_select_makes_the_better_baseline_the_run_s_model(chosen_baseline):
     record = json.loads((chosen_baseline / "training.json").read_text())["baseline"]
+    # The network barely trained: averaging it with the baseline changes no answer, and a tie
+    # goes to the simpler model.
     assert record["selected"] == "baseline"
     assert record["valid"]["baseline"] > record["valid"]["network"]
+    assert record["valid"]["blend"] == pytest.approx(record["valid"]["baseline"])
     metrics = json.loads((chosen_baseline / "metrics.json").read_text())
     # The run's splits score the baseline; the network is filed beside it.
     assert metrics["valid"]["accuracy"] == pytest.approx(record["valid"]["baseline"])
     assert metrics["network"]["valid"]["accuracy"] == pytest.approx(record["valid"]["network"])
-    assert set(metrics["network"]) == {"valid", "test", "description"}
+    assert set(metrics["network"]) == {"valid", "test"}
     assert (chosen_baseline / "plots" / "baseline.png").stat().st_size > 0
     assert (chosen_baseline / "network" / "errors_test.csv").is_file()
     run = runner.open_run(chosen_baseline)
@@ -104,3 +107,57 @@ def test_report_scores_the_baseline_beside_a_tagger_and_prints_it(tmp_path):
     record = json.loads((tmp_path / "run" / "baseline" / "baseline.json").read_text())
     assert record["selected"] == "network" and np.isfinite(record["seconds"])
     assert runner.open_run(tmp_path / "run").model.name == "sequence_tagger"
+
+
+class ScoredTask:
+    """A classifier task whose validation scores are set by model name."""
+
+    averages_members = True
+    selection_metric = "accuracy"
+    baseline_description = "a fixed baseline"
+
+    def __init__(self, scores: dict[str, float]):
+        self.scores = scores
+
+    def fit_baseline(self, *, splits, batch_size):
+        return tiny_model("fixed_baseline", 2.0)
+
+    def evaluate(self, *, model, frame, split, output_dir, batch_size):
+        return {"accuracy": self.scores[model.name]}
+
+
+def tiny_model(name: str, scale: float):
+    import keras
+
+    inputs = keras.Input(shape=(2,), name="x")
+    outputs = keras.layers.Softmax(name="probabilities")(keras.layers.Rescaling(scale)(inputs))
+    return keras.Model(inputs, outputs, name=name)
+
+
+@pytest.mark.parametrize(
+    ("scores", "selected"),
+    [
+        ({"network": 0.8, "fixed_baseline": 0.85, "blend": 0.9}, "blend"),
+        ({"network": 0.9, "fixed_baseline": 0.9, "blend": 0.9}, "network"),
+        ({"network": 0.8, "fixed_baseline": 0.9, "blend": 0.9}, "baseline"),
+    ],
+)
+def test_select_keeps_the_best_of_network_baseline_and_their_average(tmp_path, scores, selected):
+    from toolkit.baselines.comparison import fit_beside
+
+    network = tiny_model("network", 1.0)
+    model, record = fit_beside(
+        mode="select",
+        task=ScoredTask(scores),
+        model=network,
+        splits={"valid": None},
+        run_dir=tmp_path,
+        batch_size=4,
+    )
+    assert record["selected"] == selected
+    assert model.name == {"network": "network", "baseline": "fixed_baseline"}.get(selected, "blend")
+    assert (tmp_path / "network" / "model.keras").is_file() == (selected != "network")
+    if selected == "blend":
+        x = np.array([[0.0, 1.0]], dtype=np.float32)
+        expected = (network.predict(x, verbose=0) + tiny_model("b", 2.0).predict(x, verbose=0)) / 2
+        np.testing.assert_allclose(model.predict(x, verbose=0), expected, atol=1e-6)

@@ -15,6 +15,7 @@ from toolkit.cli.lm import lm
 from toolkit.cli.models import models
 from toolkit.cli.recipes import recipes
 from toolkit.cli.run import evaluate, export, predict, run, train
+from toolkit.cli.tune import tune
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})
@@ -27,5 +28,18 @@ def main() -> None:
     """
 
 
-for command in (run, train, finetune, evaluate, predict, detect, export, recipes, models, data, lm):
+for command in (
+    run,
+    train,
+    tune,
+    finetune,
+    evaluate,
+    predict,
+    detect,
+    export,
+    recipes,
+    models,
+    data,
+    lm,
+):
     main.add_command(command)

@@ -32,6 +32,7 @@ class TextClassification(Task):
     source_settings = ("multi_label",)
     output_layers = {"probabilities": "last"}
     baseline_description = "TF-IDF word 1-2-grams + logistic regression"
+    averages_members = True
 
     def __init__(
         self,
