@@ -76,7 +76,7 @@ def main(argv: list[str] | None = None) -> int:
     for name, run_dir, seconds, extra in (
         ("template defaults", output / "defaults", default_seconds, ""),
         (
-            f"tuned ({len(finished)} trials in {args.budget:g} min)",
+            f"tuned ({len(finished)} trials; budget {args.budget:g} min)",
             search / "best",
             tune_seconds,
             ", ".join(f"{k}={tuning.encode(v)}" for k, v in found.best_values.items()),

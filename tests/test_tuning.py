@@ -15,7 +15,7 @@ from toolkit.errors import RecipeError, ToolkitError
 from toolkit.recipes import load_recipe
 
 SPACE = {
-    "model.embedding_dim": [4, None],
+    "model.embedding_dim": [4, 32, None],
     "train.learning_rate": {"min": 0.002, "max": 0.02, "log": True},
 }
 
@@ -100,6 +100,23 @@ def test_the_search_scores_trials_and_trains_the_best_draw(search):
     assert (search / "trials.png").stat().st_size > 0
 
 
+def test_the_recipe_s_own_settings_are_the_first_trial(search):
+    first = json.loads((search / "trials" / "0" / "trial.json").read_text())["values"]
+    recipe = tiny_recipe()
+    assert first == {
+        "model.embedding_dim": recipe.blocks["model"]["embedding_dim"],
+        "train.learning_rate": recipe.blocks["train"]["learning_rate"],
+    }
+
+
+def test_recipe_values_only_where_the_space_holds_them():
+    base = {"model": {"embedding_dim": 16}, "train": {"learning_rate": 0.1}}
+    inside = tuning.parse_space({"model.embedding_dim": [8, 16]})
+    assert tuning.recipe_values(base, inside) == {"model.embedding_dim": "16"}
+    outside = tuning.parse_space({"train.learning_rate": {"min": 0.001, "max": 0.01}})
+    assert tuning.recipe_values(base, inside + outside) == {}
+
+
 def test_a_resumed_search_keeps_its_finished_trials(search, tmp_path):
     import shutil
 
@@ -152,3 +169,11 @@ def test_a_budget_spent_before_the_first_trial_ends_is_one_line(tmp_path):
     assert result.exit_code == 2, result.output
     lines = [line for line in result.output.splitlines() if line.startswith("error")]
     assert len(lines) == 1 and "--budget 0.0001 minutes" in lines[0]
+
+
+@pytest.mark.parametrize("task", ["text_classification", "sequence_tagging", "keyword_spotting"])
+def test_each_own_data_template_s_space_holds_its_own_settings(task):
+    recipe = load_recipe(f"{task}/own_data", {"data.train": "train.csv"})
+    dimensions = tuning.parse_space(recipe.blocks["tune"]["space"])
+    tuning.check_space(recipe.blocks, dimensions, recipe.source)
+    assert set(tuning.recipe_values(recipe.blocks, dimensions)) == {d.key for d in dimensions}

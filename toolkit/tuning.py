@@ -157,6 +157,24 @@ def check_space(base: dict[str, Any], dimensions: list[Dimension], source: str) 
             trial_recipe(base, {dimension.key: value}, source)
 
 
+def recipe_values(base: dict[str, Any], dimensions: list[Dimension]) -> dict[str, Any]:
+    """The recipe's own value of each dimension, as KerasTuner holds it, where the space
+    holds that value; {} unless it holds all of them."""
+    found = {}
+    for dimension in dimensions:
+        block, _, key = dimension.key.partition(".")
+        value = (base.get(block) or {}).get(key)
+        if dimension.choices:
+            if value not in dimension.choices:
+                return {}
+            found[dimension.key] = encode(value)
+        elif isinstance(value, (int, float)) and dimension.low <= value <= dimension.high:
+            found[dimension.key] = int(value) if dimension.is_integer else float(value)
+        else:
+            return {}
+    return found
+
+
 def fingerprint(recipe: Recipe) -> str:
     return hashlib.sha256(recipe.to_yaml().encode()).hexdigest()[:16]
 
@@ -239,7 +257,18 @@ def tune(
         "bayesian": keras_tuner.oracles.BayesianOptimizationOracle,
         "random": keras_tuner.oracles.RandomSearchOracle,
     }[settings.algorithm]
-    oracle = oracle_class(
+    start = recipe_values(base, dimensions)
+
+    class StartFromRecipe(oracle_class):
+        """The recipe's own settings are the first trial (where the space holds them), so
+        the search keeps them unless a draw scores better on validation."""
+
+        def populate_space(self, trial_id: str) -> dict[str, Any]:
+            if not self.trials and start:
+                return {"status": "RUNNING", "values": {**self.hyperparameters.values, **start}}
+            return super().populate_space(trial_id)
+
+    oracle = StartFromRecipe(
         objective=keras_tuner.Objective("score", "max"),
         max_trials=most,
         hyperparameters=space,

@@ -207,7 +207,7 @@ def plot_comparison(run_dir: Path, metric: str) -> bool:
     # Room above 1.0 for the bars' labels.
     axis.set_ylim(max(0.0, lowest - 0.1), 1.06)
     axis.set_title(f"baseline: {record.get('description') or ''}", fontsize=9)
-    axis.legend(loc="lower right", fontsize=8)
+    axis.legend(loc="best", fontsize=8)
     figure.tight_layout()
     (Path(run_dir) / "plots").mkdir(parents=True, exist_ok=True)
     atomic.save_figure(figure, Path(run_dir) / "plots" / "baseline.png", dpi=100)
